@@ -1,0 +1,77 @@
+"""log p(images | flux): the Poisson likelihood of star images, in float64.
+
+For image i with counts x_ip and rate b + f psf_p (Poisson, independent pixels given f),
+
+    log p(x_i | f) = sum_p x_ip log(b + f psf_p)  -  P b  -  f sum_p psf_p  -  sum_p log x_ip!     (1)
+
+Only the first term needs the pixels, and it needs them only through the total count on each
+distinct PSF value: with v_k the K distinct values of the PSF and c_ik = sum_{p: psf_p = v_k} x_ip,
+
+    sum_p x_ip log(b + f psf_p) = sum_k c_ik log(b + f v_k).                                      (2)
+
+The lab's PSF has K = 36 distinct values among its 225 pixels, so (2) takes 36 logarithms per
+flux instead of 225, and over a grid of fluxes it is one matrix product (n x K) @ (K x grid).
+"""
+import math
+
+import torch
+
+from .model import check_images
+
+
+class StarLikelihood:
+    """Equation (1) for a fixed stack of images, precomputing everything that does not depend on f."""
+
+    def __init__(self, images, psf, background):
+        check_images(images, psf)
+        n = images.shape[0]
+        x = images.to(torch.float64).reshape(n, -1)  # (n, P)
+        psf = psf.to(device=x.device, dtype=torch.float64).reshape(-1)  # (P,)
+        self.psf_values, which = torch.unique(psf, return_inverse=True)  # (K,), (P,)
+        self.counts = torch.zeros(n, len(self.psf_values), dtype=torch.float64, device=x.device)  # (n, K)
+        self.counts.index_add_(1, which, x)
+        self.weighted_counts = self.counts * self.psf_values  # (n, K): c_ik v_k, the numerators of (4)
+        self.background = float(background)
+        self.psf_total = float(psf.sum())
+        # P b + sum_p log x_ip!  -- constant in f, kept so that values match Poisson.log_prob
+        self.constant = psf.numel() * self.background + torch.lgamma(x + 1).sum(1)  # (n,)
+
+    def rates(self, flux):
+        """b + f v_k for each distinct PSF value: (..., S) fluxes -> (..., K, S)."""
+        return self.background + self.psf_values.unsqueeze(-1) * flux.unsqueeze(-2)
+
+    def __call__(self, flux, rows=None):
+        """log p(x_i | flux_is) by (1)-(2).
+
+        flux: (S,) fluxes shared by every image (a grid), or (m, S) one row of fluxes per image.
+        rows: which images the rows of `flux` belong to (an index tensor of length m); all by default.
+        Returns (m, S) float64. Negative fluxes are unphysical and count as zero flux, which is
+        what the lab's amortized loop does with `clamp(0)` on the star's rate.
+        """
+        counts, constant = (self.counts, self.constant) if rows is None else (self.counts[rows], self.constant[rows])
+        flux = flux.to(torch.float64).clamp(min=0)
+        if flux.dim() == 1:
+            fit = counts @ self.rates(flux).log()  # (m, K) @ (K, S) -> (m, S)
+        else:
+            fit = (counts.unsqueeze(1) @ self.rates(flux).log()).squeeze(1)  # (m, 1, K) @ (m, K, S) -> (m, S)
+        return fit - self.psf_total * flux - constant.unsqueeze(-1)
+
+    def flux_gradient(self, flux, rows=None):
+        """d/df log p(x_i | f) at (m, S) fluxes, the derivative of (1)-(2):
+
+            sum_k c_ik v_k / (b + f v_k)  -  sum_p psf_p,    and 0 where f < 0 (the clamp).         (4)
+        """
+        weighted = self.weighted_counts if rows is None else self.weighted_counts[rows]  # (m, K)
+        inv_rates = self.rates(flux.clamp(min=0)).reciprocal()  # (m, K, S)
+        slope = (weighted.unsqueeze(1) @ inv_rates).squeeze(1) - self.psf_total  # (m, S)
+        return slope * (flux >= 0)
+
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def normal_log_prob(x, mean, sd):
+    """log N(x; mean, sd^2), elementwise, without building a Distribution (and checking its arguments) each step."""
+    sd = torch.as_tensor(sd, dtype=x.dtype, device=x.device)
+    z = (x - mean) / sd
+    return -0.5 * z * z - sd.log() - HALF_LOG_2PI

@@ -1,0 +1,108 @@
+"""The generative model of the lab: a PSF, a Normal flux prior, a flat background, Poisson counts.
+
+    flux_i            ~ Normal(mu, (0.2 mu)^2),           mu = 1000 / max_p psf_p
+    rate_ip           = background + flux_i * psf_p,      background = 0.3 mu
+    image_ip | flux_i ~ Poisson(rate_ip)                  for every pixel p of image i
+"""
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import Normal
+
+from ._runtime import check_int, make_generator, resolve_device
+
+
+def make_psf(img_dim=15):
+    """The lab's point spread function: the outer product of a triangular marginal, summed to 1.
+
+    The marginal is 1, 2, ..., c, ..., 2, 1 with its peak c = (img_dim + 1) / 2 in the centre.
+    Returns a float32 tensor of shape (img_dim, img_dim).
+    """
+    img_dim = check_int("img_dim", img_dim, 3)
+    if img_dim % 2 == 0:
+        raise ValueError(f"img_dim must be an odd integer >= 3 (the star sits on the centre pixel), got {img_dim}")
+    half = img_dim // 2
+    marginal = (half + 1 - (torch.arange(img_dim) - half).abs()).to(torch.float32)  # (img_dim,)
+    psf = torch.outer(marginal, marginal)  # (img_dim, img_dim)
+    return psf / psf.sum()
+
+
+@dataclass(frozen=True)
+class StarData:
+    """A data set of star images with the model that made them.
+
+    psf:         (img_dim, img_dim) image of a star of unit flux; sums to 1
+    prior:       torch.distributions.Normal, the flux prior p(flux)
+    background:  expected counts per pixel from the sky
+    true_fluxes: (n,) the fluxes the images were drawn with
+    images:      (n, img_dim, img_dim) photon counts
+    """
+
+    psf: torch.Tensor
+    prior: Normal
+    background: float
+    true_fluxes: torch.Tensor
+    images: torch.Tensor
+
+    def __post_init__(self):
+        check_images(self.images, self.psf)
+        if self.true_fluxes.shape != self.images.shape[:1]:
+            raise ValueError(
+                f"true_fluxes must have shape (n,) = {tuple(self.images.shape[:1])}, got {tuple(self.true_fluxes.shape)}"
+            )
+        if not float(self.background) > 0:
+            raise ValueError(f"background must be > 0, got {self.background!r}")
+
+    @property
+    def n(self):
+        return self.images.shape[0]
+
+    @property
+    def img_dim(self):
+        return self.psf.shape[0]
+
+    def to(self, device):
+        """The same data with every tensor on `device`."""
+        device = resolve_device(device)
+        prior = Normal(self.prior.loc.to(device), self.prior.scale.to(device))
+        return StarData(self.psf.to(device), prior, self.background, self.true_fluxes.to(device), self.images.to(device))
+
+
+def check_images(images, psf):
+    """Raise ValueError unless `images` is an (n, d, d) tensor of counts matching the (d, d) PSF."""
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"images must be a torch.Tensor of photon counts, got {type(images).__name__}")
+    if psf.dim() != 2 or psf.shape[0] != psf.shape[1]:
+        raise ValueError(f"psf must be a square (img_dim, img_dim) tensor, got shape {tuple(psf.shape)}")
+    if images.dim() != 3 or images.shape[1:] != psf.shape or images.shape[0] < 1:
+        d = psf.shape[0]
+        raise ValueError(f"images must have shape (n, {d}, {d}) with n >= 1 to match the PSF, got {tuple(images.shape)}")
+    if images.is_floating_point() and not torch.isfinite(images).all():
+        raise ValueError("images must be finite photon counts; found NaN or inf")
+    if (images < 0).any():
+        raise ValueError("images must be photon counts >= 0; found a negative value")
+    if images.is_floating_point() and (images != images.round()).any():
+        raise ValueError("images must be whole photon counts; found a non-integer value")
+
+
+def simulate(n=16, img_dim=15, seed=0, device=None):
+    """Draw `n` star images from the model in the module docstring.
+
+    The draws use a private generator seeded with `seed`, in the lab's order (fluxes first,
+    then every pixel's count), so seed 0 gives exactly the lab's `true_fluxes` and `images`;
+    the global torch RNG is left untouched. Tensors are float32, as in the lab.
+    """
+    n = check_int("n", n, 1)
+    device = resolve_device(device)
+    psf = make_psf(img_dim)  # (img_dim, img_dim)
+    rng = make_generator(seed, "cpu")  # drawn on the CPU so every device sees the same data
+
+    mean_star_flux = 1000 / psf.max()  # a star's brightest pixel expects 1000 counts on average
+    flux_sd = 0.2 * mean_star_flux
+    true_fluxes = torch.normal(mean_star_flux.expand(n), flux_sd.expand(n), generator=rng)  # (n,)
+    background = 0.3 * mean_star_flux
+    rate = background + true_fluxes.view(n, 1, 1) * psf  # (n, img_dim, img_dim)
+    images = torch.poisson(rate, generator=rng)  # (n, img_dim, img_dim)
+
+    prior = Normal(mean_star_flux, flux_sd)
+    return StarData(psf, prior, float(background), true_fluxes, images).to(device)
