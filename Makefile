@@ -8,7 +8,7 @@ PORT ?= 8888
 ASSIGNMENT := vi_stars
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test bench release grade clean
+.PHONY: setup lab test bench notebook release grade clean
 
 setup: $(STAMP)
 
@@ -32,3 +32,25 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache course.egg-info artifacts
+
+# --- instructors -------------------------------------------------------------------------
+NB := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+
+# Re-run the solution notebook and store its outputs: the strict nbval test compares against them.
+notebook: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB) --ExecutePreprocessor.timeout=300
+
+# Write the student version to release/ (solutions and hidden tests stripped) and record the
+# assignment, with its tests, in gradebook.db.
+release: setup
+	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+
+# Grade every submission in submitted/<student>/$(ASSIGNMENT)/: autograde, feedback, grades.csv.
+# A fresh checkout has no gradebook yet; it is rebuilt from source/ without touching release/.
+grade: setup
+	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions: expected submitted/<student>/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb"; exit 1; }
+	test -f gradebook.db || $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --CourseDirectory.release_directory=$$(mktemp -d)
+	$(BIN)/nbgrader autograde $(ASSIGNMENT)
+	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)
+	$(BIN)/nbgrader export --to grades.csv
+	@echo "Scores: grades.csv; feedback for each student: feedback/<student>/$(ASSIGNMENT)/$(ASSIGNMENT).html"

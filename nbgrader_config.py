@@ -1,0 +1,18 @@
+"""nbgrader configuration for this course directory (source/, release/, submitted/, autograded/, feedback/)."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "vi-stars"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+# The gradebook holds the full source of every hidden test: it is git-ignored and never released.
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+
+# The whole notebook runs in about 50 s on 2 cores; its slowest cell (exercises 9-10) takes about 25 s.
+c.Execute.timeout = 120
+c.Autograde.create_student = True
+# A test cell a student deleted, or whose metadata they stripped, is put back and graded anyway.
+c.OverwriteCells.add_missing_cells = True
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
