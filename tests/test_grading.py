@@ -5,7 +5,6 @@ four submissions is graded once, by the instructor's own command, and the tests 
 """
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,42 +16,19 @@ from nbgrader.api import Gradebook
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
+from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, cells_by_id, read, release_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "vi_stars"
-NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 VENV = Path(sys.prefix)
-
-
-def read(path):
-    return nbformat.read(path, as_version=4)
-
-
-def cells_by_id(nb):
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]}
-
-
 SOURCE = read(ROOT / "source" / NOTEBOOK)
-RELEASE = read(ROOT / "release" / NOTEBOOK)
 AUTOGRADED_POINTS = {gid: c.metadata.nbgrader["points"] for gid, c in cells_by_id(SOURCE).items()
                      if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
-
-
-def answered(**replace):
-    """The release with every answer cell filled in as the source does, then `replace`'s cells swapped in."""
-    nb = read(ROOT / "release" / NOTEBOOK)
-    solutions = cells_by_id(SOURCE)
-    for gid, cell in cells_by_id(nb).items():
-        if cell.metadata.nbgrader.get("solution"):
-            cell.source = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", "", solutions[gid].source, flags=re.M)
-        if gid in replace:
-            cell.source = replace[gid]
-    return nb
 
 
 WRONG_EX2 = "def background_fraction(images, background):\n    return background / images[:, 0, 0]\n"
 WRONG_EX7 = "def img_rate_shape(n, img_dim, num_samples):\n    return (num_samples, n, img_dim, img_dim)\n"
 SUBMISSIONS = {
-    "blank": lambda: read(ROOT / "release" / NOTEBOOK),
+    "blank": release_notebook,
     "honest": answered,
     "wrong_ex2": lambda: answered(ex2_answer=WRONG_EX2),
     # a wrong answer whose test cell was rewritten to pass: the gradebook's copy of the test must be used
@@ -75,7 +51,9 @@ def graded(tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(make(), folder / f"{ASSIGNMENT}.ipynb")
     env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    run = subprocess.run(["make", "grade", f"VENV={VENV}"], cwd=course, env=env, capture_output=True, text=True)
+    # -o: the venv is already set up; never re-install it from the copy
+    run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}"], cwd=course, env=env,
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return course, run
 

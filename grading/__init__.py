@@ -1,0 +1,1 @@
+"""What grading needs beyond nbgrader itself."""

@@ -1,0 +1,43 @@
+"""Make submissions from the course's own notebooks: the reference solution in the release's cells.
+
+Used to check a release end to end (tests/test_grading.py) and to time grading (make bench).
+"""
+import re
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "vi_stars"
+NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def cells_by_id(nb):
+    """{grade_id: cell} for the nbgrader cells of a notebook."""
+    return {c.metadata.nbgrader.grade_id: c for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})}
+
+
+def release_notebook(root=ROOT):
+    return read(root / "release" / NOTEBOOK)
+
+
+def answered(root=ROOT, **replace):
+    """The release with each answer cell filled in from the source's solution, then `replace`'s cells swapped in.
+
+    replace: {grade_id: new cell source}, for wrong answers or edited test cells.
+    """
+    nb = release_notebook(root)
+    solutions = cells_by_id(read(root / "source" / NOTEBOOK))
+    for gid, cell in cells_by_id(nb).items():
+        if cell.metadata.nbgrader.get("solution"):
+            cell.source = SOLUTION_MARKER.sub("", solutions[gid].source)
+        if gid in replace:
+            cell.source = replace.pop(gid)
+    if replace:
+        raise ValueError(f"replace names cells the notebook does not have: {sorted(replace)}")
+    return nb
