@@ -38,7 +38,7 @@ NB := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 
 # Re-run the solution notebook and store its outputs: the strict nbval test compares against them.
 notebook: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB) --ExecutePreprocessor.timeout=300
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB) --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.store_widget_state=False
 
 # Write the student version to release/ (solutions and hidden tests stripped) and record the
 # assignment, with its tests, in gradebook.db.

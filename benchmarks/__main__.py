@@ -14,6 +14,7 @@ import torch
 import course
 from benchmarks.lab_formulation import lab_fit_amortized, lab_fit_vi, lab_grid_posterior
 from benchmarks.notebook import autograde_seconds, notebook_seconds
+from course.widgets import GridExplorer
 
 
 def median_seconds(fn, repeats):
@@ -52,6 +53,12 @@ def main():
     lab = median_seconds(lambda: lab_fit_amortized(data, iterations=its), 5) / its
     ours = median_seconds(lambda: course.fit_amortized(data, iterations=its), 5) / its
     row("amortized VI, one iteration", "ms", lab, ours, 1e3)
+
+    explorer = GridExplorer(data)
+    compute = median_seconds(lambda: course.grid_posterior(data, 100, 5000, explorer.likelihood), 9)
+    redraw = median_seconds(explorer.update, 9)
+    print(f"grid explorer, one slider move at grid size 5000: compute {compute * 1e3:.1f} ms (budget 20), "
+          f"compute and redraw {redraw * 1e3:.0f} ms (budget 300)")
 
     if "--quick" in sys.argv:
         return

@@ -1,0 +1,96 @@
+"""The live explorers, driven from Python: values set as a slider would set them, results checked against course."""
+import math
+
+import pytest
+
+import course
+from course.widgets import GridExplorer, LearningRateExplorer, encoder_explorer
+
+
+@pytest.fixture(scope="module")
+def grid_explorer(data):
+    return GridExplorer(data)
+
+
+def test_grid_explorer_starts_at_the_labs_grid(grid_explorer, data, grid):
+    assert (grid_explorer.bin_width.value, grid_explorer.grid_size.value) == (100, 5000)
+    assert grid_explorer.rmse == course.flux_rmse(data.true_fluxes, grid.mean)
+    assert "1,177.2" in grid_explorer.scores.value and "1,745.1" in grid_explorer.scores.value
+
+
+def test_grid_explorer_follows_its_sliders(grid_explorer, data):
+    before = grid_explorer.image.value
+    grid_explorer.bin_width.value = 10000  # what the browser does on release of the handle
+    grid_explorer.grid_size.value = 50
+    expected = course.grid_posterior(data, bin_width=10000, grid_size=50)
+    assert grid_explorer.rmse == course.flux_rmse(data.true_fluxes, expected.mean)
+    assert f"{grid_explorer.rmse:,.1f}" in grid_explorer.scores.value
+    assert grid_explorer.image.value != before and bytes(grid_explorer.image.value).startswith(b"\x89PNG")
+    # the plotted curves are the posterior of the first images
+    line = grid_explorer.axes[0].get_lines()[0]
+    assert list(line.get_xdata()) == expected.grid.tolist()
+    assert list(line.get_ydata()) == expected.probs[0].tolist()
+
+
+def test_grid_explorer_update_moves_the_sliders(grid_explorer):
+    grid_explorer.update(bin_width=200, grid_size=2000)
+    assert (grid_explorer.bin_width.value, grid_explorer.grid_size.value) == (200, 2000)
+    with pytest.raises(ValueError, match="must be one of"):
+        grid_explorer.update(bin_width=123)
+
+
+class RecordingFit:
+    """fit_vi, remembering each call's learning rate and result."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, data, **options):
+        result = course.fit_vi(data, **options)
+        self.calls.append((options["lr"], result))
+        return result
+
+
+def test_vi_explorer_matches_fit_vi_and_reports_divergence(data):
+    explorer = LearningRateExplorer(data, iterations=600)
+    explorer.wait()
+    expected = course.fit_vi(data, lr=100, iterations=600, log_every=100)
+    assert explorer.result.q_mean.tolist() == expected.q_mean.tolist()
+    assert f"RMSE <b>{expected.history.rmses[-1]:,.0f}</b>" in explorer.status.value
+    assert explorer.progress.value == 600 and explorer.progress.bar_style == "success"
+
+    explorer.run(lr=1e8)  # far too large: the objective overflows
+    assert explorer.lr.value == 1e8
+    assert explorer.result.diverged and "diverged" in explorer.status.value
+    assert explorer.progress.bar_style == "danger"
+    assert not math.isfinite(explorer.records[-1].objective)
+
+
+def test_moving_the_slider_stops_the_run_in_flight(data):
+    fit = RecordingFit()
+    explorer = LearningRateExplorer(data, fit=fit, iterations=20000, log_every=50)
+    explorer.lr.value = 1000  # while the first run (lr 100) trains in the background
+    explorer.wait()
+    explorer.wait()
+    (first_lr, first), (last_lr, last) = fit.calls[0], fit.calls[-1]
+    assert first_lr == 100 and first.history.stopped and first.history.steps[-1] < 19999
+    assert last_lr == 1000 and not last.history.stopped and last.history.steps[-1] == 19999
+    assert explorer.result is last and "learning rate 1000:" in explorer.status.value
+
+
+def test_a_failing_fit_is_shown_not_raised(data):
+    def broken(data, **options):
+        raise RuntimeError("out of memory")
+
+    explorer = LearningRateExplorer(data, fit=broken)
+    explorer.wait()
+    assert "RuntimeError: out of memory" in explorer.status.value and explorer.progress.bar_style == "danger"
+
+
+def test_encoder_explorer_trains_the_encoder(data):
+    explorer = encoder_explorer(data, iterations=200)
+    explorer.wait()
+    expected = course.fit_amortized(data, iterations=200, log_every=100)
+    assert isinstance(explorer.result, course.AmortizedResult)
+    assert explorer.records == expected.history.records
+    assert explorer.lr.description == "encoder learning rate"
