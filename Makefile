@@ -8,7 +8,7 @@ PORT ?= 8888
 ASSIGNMENT := vi_stars
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test bench notebook release grade clean
+.PHONY: setup lab test bench notebook release grade selfcheck clean
 
 setup: $(STAMP)
 
@@ -54,3 +54,8 @@ grade: setup
 	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)
 	$(BIN)/nbgrader export --to grades.csv
 	@echo "Scores: grades.csv; feedback for each student: feedback/<student>/$(ASSIGNMENT)/$(ASSIGNMENT).html"
+
+# Autograde the reference solution RUNS times in a throw-away copy: every run must score full marks.
+RUNS ?= 20
+selfcheck: setup
+	$(BIN)/python -m grading.selfcheck $(RUNS)

@@ -100,7 +100,7 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
         encoder = StarEncoder(data.img_dim, hidden_width, batch_norm).to(device)
     rng = make_generator(seed, device)
     images = data.images.to(torch.float32)
-    result = AmortizedResult(encoder, History(), data.images)
+    scorer = AmortizedResult(encoder, History(), data.images)  # scores the encoder as it trains
     scale = data.n / (minibatch * num_samples)  # the logged objective is the whole data set's
     with engine_state(grad=True):
         likelihood = StarLikelihood(data.images, data.psf, data.background)
@@ -118,6 +118,6 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
             optimizer.step()
             return value
 
-        history = optimise(step, iterations, log_every, rmse=lambda: flux_rmse(data.true_fluxes, result.q_mean),
+        history = optimise(step, iterations, log_every, rmse=lambda: flux_rmse(data.true_fluxes, scorer.q_mean),
                            callback=callback, progress=progress, desc="amortized VI")
     return AmortizedResult(encoder, history, data.images)
