@@ -21,7 +21,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 lab: setup
 	@echo "Opening the lab: release/$(ASSIGNMENT)/ (students' version) and source/$(ASSIGNMENT)/ (with solutions)."
-	$(BIN)/jupyter lab --no-browser --port=$(PORT) --ServerApp.root_dir=$(CURDIR) \
+	$(BIN)/jupyter lab --no-browser --port=$(PORT) --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root) \
 		$(if $(wildcard release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb),release/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb)
 
 test: setup
