@@ -47,6 +47,17 @@ class StarEncoder(nn.Module):
         return out[:, 0], out[:, 1].clamp(-6, 6).exp()
 
 
+def encoder_posterior(encoder, images):
+    """(q_mean, q_sd), each (m,) float64: the encoder's q for (m, img_dim, img_dim) images, scored in one batch."""
+    check_images(images, torch.empty(encoder.img_dim, encoder.img_dim))
+    if encoder.batch_norm and images.shape[0] < 2:
+        raise ValueError("images must hold at least 2 images: the encoder's BatchNorm scores with batch statistics")
+    device = next(encoder.parameters()).device
+    with engine_state(grad=False):
+        q_mean, q_sd = encoder(images.to(device=device, dtype=torch.float32))
+    return q_mean.double(), q_sd.double()
+
+
 @dataclass(frozen=True)
 class AmortizedResult:
     """The trained `encoder` and its `history`; `posterior(images)` gives q for any images."""
@@ -64,14 +75,7 @@ class AmortizedResult:
 
         Scored in one batch (see StarEncoder on BatchNorm), so with batch_norm at least 2 images are needed.
         """
-        images = self.images if images is None else images
-        device = next(self.encoder.parameters()).device
-        check_images(images, torch.empty(self.encoder.img_dim, self.encoder.img_dim))
-        if self.encoder.batch_norm and images.shape[0] < 2:
-            raise ValueError("images must hold at least 2 images: the encoder's BatchNorm scores with batch statistics")
-        with engine_state(grad=False):
-            q_mean, q_sd = self.encoder(images.to(device=device, dtype=torch.float32))
-        return q_mean.double(), q_sd.double()
+        return encoder_posterior(self.encoder, self.images if images is None else images)
 
     @property
     def q_mean(self):
@@ -100,7 +104,6 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
         encoder = StarEncoder(data.img_dim, hidden_width, batch_norm).to(device)
     rng = make_generator(seed, device)
     images = data.images.to(torch.float32)
-    scorer = AmortizedResult(encoder, History(), data.images)  # scores the encoder as it trains
     scale = data.n / (minibatch * num_samples)  # the logged objective is the whole data set's
     with engine_state(grad=True):
         likelihood = StarLikelihood(data.images, data.psf, data.background)
@@ -118,6 +121,8 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
             optimizer.step()
             return value
 
-        history = optimise(step, iterations, log_every, rmse=lambda: flux_rmse(data.true_fluxes, scorer.q_mean),
-                           callback=callback, progress=progress, desc="amortized VI")
+        def rmse():
+            return flux_rmse(data.true_fluxes, encoder_posterior(encoder, data.images)[0])
+
+        history = optimise(step, iterations, log_every, rmse, callback=callback, progress=progress, desc="amortized VI")
     return AmortizedResult(encoder, history, data.images)

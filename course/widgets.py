@@ -35,10 +35,10 @@ def png(fig):
     return buffer.getvalue()
 
 
-def log_slider(description, options, value, unit):
+def log_slider(description, options, value):
     """A slider over log-spaced values that acts on release only, so dragging never queues work."""
     return widgets.SelectionSlider(
-        options=[(f"{v:g} {unit}".strip(), v) for v in options], value=value, description=description,
+        options=[(f"{v:g}", v) for v in options], value=value, description=description,
         continuous_update=False, style={"description_width": "initial"}, layout=widgets.Layout(width="420px"),
     )
 
@@ -54,7 +54,15 @@ def set_quietly(slider, value, observer):
         slider.observe(observer, names="value")
 
 
-class GridExplorer:
+class Explorer:
+    """Shows its `widget` when it is the value of a notebook cell."""
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+
+class GridExplorer(Explorer):
     """Bin width and grid size of the grid posterior (section 2), with its RMSE beside the two baselines."""
 
     def __init__(self, data, images_shown=3):
@@ -63,8 +71,8 @@ class GridExplorer:
         self.likelihood = StarLikelihood(data.images, data.psf, data.background)  # built once, reused by every update
         self.baselines = (flux_rmse(data.true_fluxes, prior_mean_estimate(data)),
                           flux_rmse(data.true_fluxes, sky_subtracted_flux(data)))
-        self.bin_width = log_slider("bin width (flux units)", LOG_STEPS, 100, "")
-        self.grid_size = log_slider("grid size (points)", LOG_STEPS, 5000, "")
+        self.bin_width = log_slider("bin width (flux units)", LOG_STEPS, 100)
+        self.grid_size = log_slider("grid size (points)", LOG_STEPS, 5000)
         self.scores = widgets.HTML()
         self.image = widgets.Image(format="png")
         self.figure, self.axes = figure(self.shown)
@@ -110,12 +118,9 @@ class GridExplorer:
             ax.set_ylim(0, 1.1 * float(self.posterior.probs[i].max()))
         self.image.value = png(self.figure)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
 
 
-class LearningRateExplorer:
+class LearningRateExplorer(Explorer):
     """A learning-rate slider that re-runs a fit in the background, tracing objective and RMSE as it trains.
 
     fit: course.fit_vi or course.fit_amortized; the other keywords go to it. The first fit starts in the
@@ -129,7 +134,7 @@ class LearningRateExplorer:
         self.iterations = fit_options.pop("iterations", 3000 if fit is fit_vi else 30000)
         self.data, self.fit = data, fit
         self.options = dict(fit_options, iterations=self.iterations, log_every=fit_options.get("log_every", 100))
-        self.lr = log_slider(f"{name} learning rate", lrs, lr, "")
+        self.lr = log_slider(f"{name} learning rate", lrs, lr)
         self.progress = widgets.IntProgress(min=0, max=self.iterations, description="training")
         self.status = widgets.HTML()
         self.image = widgets.Image(format="png")
@@ -219,11 +224,6 @@ class LearningRateExplorer:
                 margin = 0.05 * (high - low) or 1.0
                 ax.set_ylim(low - margin, high + margin)
         self.image.value = png(self.figure)
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
-
 
 def encoder_explorer(data, iterations=3000, **options):
     """The learning-rate explorer for amortized VI (exercises 9-10), trained for fewer steps to stay live."""

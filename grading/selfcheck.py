@@ -4,8 +4,6 @@
 
 prints each run's autograded score and time; it exits 1 unless every run scored full marks.
 """
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,23 +13,15 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grading.submissions import ASSIGNMENT, NOTEBOOK, ROOT, answered, cells_by_id, read
-
-
-def autograded_points():
-    """The points of the notebook's autograded test cells, in all."""
-    cells = cells_by_id(read(ROOT / "source" / NOTEBOOK)).values()
-    return sum(c.metadata.nbgrader.points for c in cells if c.cell_type == "code" and c.metadata.nbgrader.get("grade"))
+from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, autograded_points, copy_course, venv_env
 
 
 def autograde_reference(runs=1):
     """[(seconds, autograded score)] for `runs` submissions of the reference solution, each by its own student."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        for name in ["source", "nbgrader_config.py"]:
-            (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, course / name)
-        env = dict(os.environ, PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        course = copy_course(Path(tmp))
+        env = venv_env()
         nbgrader = [str(Path(sys.prefix) / "bin" / "nbgrader")]
         subprocess.run(nbgrader + ["generate_assignment", ASSIGNMENT], cwd=course, env=env, check=True, capture_output=True)
         for run in range(runs):
@@ -50,7 +40,7 @@ def autograde_reference(runs=1):
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    full = autograded_points()
+    full = sum(autograded_points().values())
     results = autograde_reference(runs)
     for run, (seconds, score) in enumerate(results):
         print(f"run {run + 1:2d}: {score:g} / {full} autograded points in {seconds:.1f} s")

@@ -1,8 +1,12 @@
-"""Make submissions from the course's own notebooks: the reference solution in the release's cells.
+"""Make submissions from the course's own notebooks, and throw-away copies of the course to grade them in.
 
-Used to check a release end to end (tests/test_grading.py) and to time grading (make bench).
+Used to check a release end to end (tests/test_grading.py), to time grading (make bench) and by
+`make selfcheck`.
 """
+import os
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -20,6 +24,25 @@ def read(path):
 def cells_by_id(nb):
     """{grade_id: cell} for the nbgrader cells of a notebook."""
     return {c.metadata.nbgrader.grade_id: c for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})}
+
+
+def autograded_points(root=ROOT):
+    """{grade_id: points} for the autograded test cells of the source notebook."""
+    cells = cells_by_id(read(root / "source" / NOTEBOOK)).items()
+    return {gid: c.metadata.nbgrader.points for gid, c in cells if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
+
+
+def copy_course(dest, names=("source", "nbgrader_config.py")):
+    """Copy these parts of the course into `dest` (mtimes kept, so make sees nothing to re-install); returns dest."""
+    for name in names:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
+    return dest
+
+
+def venv_env():
+    """os.environ with this interpreter's bin/ first on PATH: nbgrader runs `alembic` from PATH."""
+    return dict(os.environ, PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}")
 
 
 def release_notebook(root=ROOT):

@@ -4,8 +4,6 @@ Grading runs every submission's notebook for real (about a minute each), so one 
 four submissions is graded once, by the instructor's own command, and the tests read its results.
 """
 import csv
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +14,13 @@ from nbgrader.api import Gradebook
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, cells_by_id, read, release_notebook
+from grading.submissions import (ASSIGNMENT, NOTEBOOK, ROOT, answered, autograded_points, cells_by_id, copy_course,
+                                 read, release_notebook, venv_env)
 
-ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
 SOURCE = read(ROOT / "source" / NOTEBOOK)
-AUTOGRADED_POINTS = {gid: c.metadata.nbgrader["points"] for gid, c in cells_by_id(SOURCE).items()
-                     if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
+AUTOGRADED_POINTS = autograded_points()
+COURSE_FILES = ["source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml"]
 
 
 WRONG_EX2 = "def background_fraction(images, background):\n    return background / images[:, 0, 0]\n"
@@ -36,21 +34,14 @@ SUBMISSIONS = {
 }
 
 
-def copy_course(dest):
-    for name in ["source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml"]:
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)  # copy2 keeps mtimes: no re-install
-    return dest
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    course = copy_course(tmp_path_factory.mktemp("course"))
+    course = copy_course(tmp_path_factory.mktemp("course"), COURSE_FILES)
     for student, make in SUBMISSIONS.items():
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(make(), folder / f"{ASSIGNMENT}.ipynb")
-    env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    env = venv_env()
     # -o: the venv is already set up; never re-install it from the copy
     run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}"], cwd=course, env=env,
                          capture_output=True, text=True)
@@ -106,8 +97,8 @@ def test_submissions_are_left_as_submitted(graded):
 
 
 def test_release_is_up_to_date_with_source(tmp_path):
-    course = copy_course(tmp_path)
-    env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    course = copy_course(tmp_path, COURSE_FILES)
+    env = venv_env()
     fresh = tmp_path / "fresh_release"
     subprocess.run([str(VENV / "bin" / "nbgrader"), "generate_assignment", ASSIGNMENT,
                     f"--CourseDirectory.release_directory={fresh}"], cwd=course, env=env, check=True, capture_output=True)
