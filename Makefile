@@ -45,15 +45,14 @@ notebook: setup
 release: setup
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
 
-# Grade every submission in submitted/<student>/$(ASSIGNMENT)/: autograde, feedback, grades.csv.
+# Grade every submission in submitted/<student>/$(ASSIGNMENT)/: checked and repaired copies, each kernel in a
+# bubblewrap sandbox, JOBS notebooks at a time; then feedback without hidden tests, grades.csv and
+# grading-report.txt. SANDBOX=off grades unsandboxed (student code runs as you; the report says so).
 # A fresh checkout has no gradebook yet; it is rebuilt from source/ without touching release/.
+JOBS ?= $(shell nproc)
+SANDBOX ?= on
 grade: setup
-	@ls -d submitted/*/$(ASSIGNMENT) >/dev/null 2>&1 || { echo "no submissions: expected submitted/<student>/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb"; exit 1; }
-	test -f gradebook.db || $(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --CourseDirectory.release_directory=$$(mktemp -d)
-	$(BIN)/nbgrader autograde $(ASSIGNMENT)
-	$(BIN)/nbgrader generate_feedback $(ASSIGNMENT)
-	$(BIN)/nbgrader export --to grades.csv
-	@echo "Scores: grades.csv; feedback for each student: feedback/<student>/$(ASSIGNMENT)/$(ASSIGNMENT).html"
+	$(BIN)/python -m grading.batch --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(DB_URL),--db-url '$(DB_URL)')
 
 # Autograde the reference solution RUNS times in a throw-away copy: every run must score full marks.
 RUNS ?= 20

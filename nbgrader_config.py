@@ -6,13 +6,31 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "vi-stars"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The gradebook holds the full source of every hidden test: it is git-ignored and never released.
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+# timeout: parallel graders (make grade JOBS=N) wait for each other's short writes instead of failing.
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db") + "?timeout=60"
 
 # The whole notebook runs in about 50 s on 2 cores; its slowest cell (exercises 9-10) takes about 25 s.
 c.Execute.timeout = 120
 c.Autograde.create_student = True
 # A test cell a student deleted, or whose metadata they stripped, is put back and graded anyway.
 c.OverwriteCells.add_missing_cells = True
+
+# Grading that always finishes (a dead or unresponsive kernel stops one notebook, not the batch), and
+# feedback that shows hidden tests only by their verdict. `make grade` adds the sandbox and parallelism.
+c.Autograde.autograde_preprocessors = [
+    "grading.execute.GuardedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grading.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

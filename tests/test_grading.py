@@ -1,9 +1,16 @@
-"""The instructor's cycle on a copy of the course: release, validate, collect, `make grade`, scores, feedback, CSV.
+"""The instructor's cycle on a copy of the course: `make grade` on a class of honest, careless and hostile
+submissions (tests/corpus.py), then scores, report, feedback and CSV; release and validation.
 
-Grading runs every submission's notebook for real (about a minute each), so one course copy with
-four submissions is graded once, by the instructor's own command, and the tests read its results.
+Grading runs every submission's notebook for real (20-60 s each), so the corpus is graded once, two at a
+time, by the instructor's own command, and the tests read its results.
 """
 import csv
+import functools
+import html
+import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +21,11 @@ from nbgrader.api import Gradebook
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-from grading.submissions import (ASSIGNMENT, NOTEBOOK, ROOT, answered, autograded_points, cells_by_id, copy_course,
-                                 read, release_notebook, venv_env)
+import corpus
+from grading import batch, sandbox
+from grading.feedback import hidden_lines, visible_source
+from grading.submissions import (ASSIGNMENT, NOTEBOOK, ROOT, autograded_points, cells_by_id, copy_course, read,
+                                 venv_env)
 
 VENV = Path(sys.prefix)
 SOURCE = read(ROOT / "source" / NOTEBOOK)
@@ -23,30 +33,38 @@ AUTOGRADED_POINTS = autograded_points()
 COURSE_FILES = ["source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml"]
 
 
-WRONG_EX2 = "def background_fraction(images, background):\n    return background / images[:, 0, 0]\n"
-WRONG_EX7 = "def img_rate_shape(n, img_dim, num_samples):\n    return (num_samples, n, img_dim, img_dim)\n"
-SUBMISSIONS = {
-    "blank": release_notebook,
-    "honest": answered,
-    "wrong_ex2": lambda: answered(ex2_answer=WRONG_EX2),
-    # a wrong answer whose test cell was rewritten to pass: the gradebook's copy of the test must be used
-    "tampered_ex7": lambda: answered(ex7_answer=WRONG_EX7, ex7_test="assert True"),
-}
+
+
+def require_bubblewrap():
+    """Grading runs in a bubblewrap sandbox: skip on a laptop without it, but never under CI (.ci/run installs it)."""
+    if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
+        pytest.skip("grading runs in a bubblewrap sandbox: apt-get install bubblewrap")
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    require_bubblewrap()
     course = copy_course(tmp_path_factory.mktemp("course"), COURSE_FILES)
-    for student, make in SUBMISSIONS.items():
-        folder = course / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(make(), folder / f"{ASSIGNMENT}.ipynb")
-    env = venv_env()
-    # -o: the venv is already set up; never re-install it from the copy
-    run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}"], cwd=course, env=env,
-                         capture_output=True, text=True)
+    listener = socket.create_server(("127.0.0.1", 0))  # what the hostile submission tries to reach
+    listener.settimeout(0.1)
+    makers = dict(corpus.CORPUS, hostile=functools.partial(corpus.hostile, probe_port=listener.getsockname()[1]))
+    expected = {student: make(course / "submitted" / student / ASSIGNMENT) for student, make in makers.items()}
+    submitted = snapshot(course / "submitted")
+    # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
+    # honest cell takes ~25 s, and the endless loops reach it sooner.
+    run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}", "JOBS=2", "CELL_TIMEOUT=60"],
+                         cwd=course, env=venv_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return course, run
+    try:
+        connection = listener.accept()
+    except TimeoutError:
+        connection = None
+    listener.close()
+    return dict(course=course, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection)
 
 
 def autograded_scores(course, student):
@@ -54,46 +72,117 @@ def autograded_scores(course, student):
         return {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).score for gid in AUTOGRADED_POINTS}
 
 
-def test_untouched_release_scores_zero(graded):
-    assert sum(autograded_scores(graded[0], "blank").values()) == 0
+@pytest.mark.parametrize("student", [s for s in corpus.CORPUS])
+def test_each_submission_gets_the_points_it_earned(graded, student):
+    expected = graded["expected"][student]
+    if expected is None:
+        with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
+            assert student not in {s.id for s in gb.students}
+    else:
+        assert autograded_scores(graded["course"], student) == expected
 
 
-def test_reference_solution_scores_every_autograded_point(graded):
-    assert autograded_scores(graded[0], "honest") == AUTOGRADED_POINTS
+def test_reference_solution_is_worth_every_autograded_point():
     assert sum(AUTOGRADED_POINTS.values()) == 25
 
 
-def test_one_wrong_answer_loses_exactly_its_points(graded):
-    scores = autograded_scores(graded[0], "wrong_ex2")
-    assert scores == dict(AUTOGRADED_POINTS, ex2_test=0)
+def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
+    report = (graded["course"] / batch.REPORT).read_text()
+    assert report in graded["stdout"]
+    assert "sandboxed (bubblewrap)" in report.splitlines()[0]
+    lines = {line.split()[0]: line for line in report.splitlines()[1:] if line and not line.startswith(" ")}
+    assert "NOT GRADED: vi_stars.ipynb is not valid JSON" in lines["invalid_json"]
+    assert "25 / 25 autograded points" in lines["honest"] and "0 / 25 autograded points" in lines["blank"]
+    for note in ["graded vi_stars (1).ipynb, submitted in place of vi_stars.ipynb",
+                 "cell ex4_answer appeared more than once; graded its last copy",
+                 "answer cell ex1_answer had lost its nbgrader metadata; restored",
+                 "left out extra files: course.py",
+                 "stopped in ex6_answer: the kernel died while running this cell",
+                 "stopped in ex6_answer: this cell ran past 60 s and ignored the interrupt"]:
+        assert note in report
+    assert f"graded {len(corpus.CORPUS) - 1} of {len(corpus.CORPUS)}" in report
 
 
-def test_edited_test_cell_is_graded_with_the_original_tests(graded):
-    scores = autograded_scores(graded[0], "tampered_ex7")
-    assert scores == dict(AUTOGRADED_POINTS, ex7_test=0)
+def test_hostile_code_reached_nothing_outside_its_folder(graded):
+    course = graded["course"]
+    found = corpus.json.loads((course / "autograded" / "hostile" / ASSIGNMENT / "findings.json").read_text())
+    for attempt in ["read_source", "read_gradebook", "write_other_student", "network", "network_external",
+                    "allocate_4GB"]:
+        assert found[attempt].startswith("refused"), (attempt, found[attempt])
+    assert found["environment"] == "[]"  # no tokens or keys of the grader's environment
+    assert graded["connection"] is None, "the sandboxed kernel reached a server on the grading machine"
+    assert not (course / "PWNED").exists() and not list(course.rglob("PWNED"))
+
+
+def test_submissions_are_left_as_submitted(graded):
+    assert snapshot(graded["course"] / "submitted") == graded["submitted"]
+
+
+def visible_text(path):
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def test_feedback_shows_no_hidden_test_code(graded):
+    hidden, shown = set(), set()
+    for cell in SOURCE.cells:
+        hidden |= hidden_lines(cell.source)[1]
+        shown |= {line.strip() for line in visible_source(cell.source).splitlines()}
+    # lines only hidden tests have (not `import math`, nor `torch.manual_seed(0)`, which an answer has too)
+    hidden = {line for line in hidden - shown if len(line) > 12}
+    assert len(hidden) > 40
+    for student, expected in graded["expected"].items():
+        if expected is None:
+            continue
+        text = visible_text(graded["course"] / "feedback" / student / NOTEBOOK.replace(".ipynb", ".html"))
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, (student, leaked[:3])
+
+
+def test_feedback_keeps_visible_test_messages_and_scores(graded):
+    text = visible_text(graded["course"] / "feedback" / "messy" / NOTEBOOK.replace(".ipynb", ".html"))
+    assert "----> 6 assert _shape == tuple(_rate.shape)" in text  # the visible test's own traceback
+    assert "AssertionError: compare with img_rate.size() for the lab's sizes" in text
+    assert "Score: 0.0 / 2.0" in text and "Score: 2.0 / 2.0" in text
 
 
 def test_written_answers_wait_for_manual_grading(graded):
-    with Gradebook(f"sqlite:///{graded[0] / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
         grade = gb.find_grade("ex6_written", ASSIGNMENT, ASSIGNMENT, "honest")
         assert grade.needs_manual_grade and grade.max_score == 2
 
 
-def test_feedback_and_grades_csv(graded):
-    course, _ = graded
-    for student in SUBMISSIONS:
-        assert (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
-    with open(course / "grades.csv") as f:
+def test_grades_csv_lists_every_graded_student(graded):
+    with open(graded["course"] / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == set(SUBMISSIONS)
-    assert float(rows["honest"]["score"]) == 25 and float(rows["blank"]["score"]) == 0
-    assert float(rows["honest"]["max_score"]) == 40
+    assert set(rows) == {s for s, e in graded["expected"].items() if e is not None}
+    for student, row in rows.items():
+        assert float(row["score"]) == sum(graded["expected"][student].values())
+        assert float(row["max_score"]) == 40
 
 
-def test_submissions_are_left_as_submitted(graded):
-    course, _ = graded
-    for student, make in SUBMISSIONS.items():
-        assert read(course / "submitted" / student / NOTEBOOK) == make()
+def test_grading_without_a_sandbox_stops_unless_asked(tmp_path, monkeypatch, capsys):
+    course = copy_course(tmp_path, COURSE_FILES)
+    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
+    monkeypatch.chdir(course)
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)  # a machine without bubblewrap
+    with pytest.raises(SystemExit) as stop:
+        batch.main([])
+    assert "bubblewrap" in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert not (course / "autograded" / "someone").exists()
+
+
+def test_unsandboxed_report_says_so():
+    outcome = batch.Outcome("someone", [], score=25, max_score=25)
+    first = batch.report([outcome], sandboxed=False, jobs=1, seconds=30).splitlines()[0]
+    assert "NOT SANDBOXED" in first
+
+
+def test_sandbox_is_built_from_this_machine(tmp_path):
+    require_bubblewrap()
+    argv = sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc")
+    assert str(Path(sys.prefix).resolve()) in argv and str(Path(sys.base_prefix).resolve()) in argv
+    assert "--unshare-all" in argv and "--cap-drop" in argv
+    assert str(ROOT) not in argv and str(ROOT / "source") not in argv  # the course root is never bound
 
 
 def test_release_is_up_to_date_with_source(tmp_path):

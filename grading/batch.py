@@ -1,0 +1,216 @@
+"""Grade every submission of the assignment: sandboxed, in parallel, and always to the end of the batch.
+
+    python -m grading.batch [--jobs N] [--sandbox off] [--cell-timeout S]     (or: make grade JOBS=N)
+
+1. checks each submitted/<student>/ and stages a repaired copy (grading.preflight);
+2. runs `nbgrader autograde` for each student in its own process, N at a time, each kernel in a
+   bubblewrap sandbox (grading.sandbox) with one torch thread;
+3. writes feedback without hidden tests (grading.feedback) and grades.csv;
+4. prints a report, one line per student (also written to grading-report.txt): the score, what was
+   repaired, where a run was stopped, and why a submission could not be graded.
+"""
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from tqdm.auto import tqdm
+from traitlets.config.loader import PyFileConfigLoader
+
+from grading import preflight, sandbox
+from grading.execute import STOPPED
+
+ASSIGNMENT = "vi_stars"
+REPORT = "grading-report.txt"
+
+
+@dataclass
+class Outcome:
+    student: str
+    notes: list
+    error: str = ""      # why it was not graded
+    score: float = None
+    max_score: float = None
+    stopped: str = ""    # where and why the run stopped early, if it did
+    seconds: float = 0.0
+
+
+def course_directory(root, db_url=None):
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if db_url:
+        config.CourseDirectory.db_url = db_url
+    return CourseDirectory(config=config)
+
+
+def nbgrader(*args):
+    return [str(Path(sys.prefix) / "bin" / "nbgrader"), *args]
+
+
+def environment(**extra):
+    """The environment of an nbgrader process: the venv first on PATH (the gradebook calls `alembic`)."""
+    env = dict(os.environ, PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
+               OMP_NUM_THREADS="1", **extra)
+    env.pop("JPY_PARENT_PID", None)
+    return env
+
+
+def ensure_assignment(coursedir, root):
+    """Record the assignment and its tests in the gradebook, from source/, if it is not there yet."""
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        try:
+            gb.find_assignment(ASSIGNMENT)
+            return
+        except MissingEntry:
+            pass
+    with tempfile.TemporaryDirectory() as release:  # release/ itself is left as committed
+        subprocess.run(nbgrader("generate_assignment", ASSIGNMENT, f"--CourseDirectory.release_directory={release}",
+                                f"--CourseDirectory.db_url={coursedir.db_url}"),
+                       cwd=root, env=environment(), check=True, capture_output=True)
+
+
+def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeout, student_timeout):
+    """Run `nbgrader autograde` for one student; returns (exit code or None on time-out, log tail, seconds)."""
+    job = Path(scratch) / student
+    ipc, share = job / "ipc", job / "share"
+    for folder in (ipc, share):
+        folder.mkdir(parents=True)
+    args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
+                    f"--CourseDirectory.submitted_directory={staging}",
+                    f"--CourseDirectory.db_url={coursedir.db_url}", f"--Execute.timeout={cell_timeout}")
+    if sandboxed:
+        work = Path(root, "autograded", student, ASSIGNMENT).resolve()
+        kernel = sandbox.write_kernelspec(share, work, ipc)
+        args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
+    env = environment(JUPYTER_PATH=str(share))
+    start = time.perf_counter()
+    with open(job / "log.txt", "w+") as log:
+        proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = proc.wait(timeout=student_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything the kernel started
+            proc.wait()
+            code = None
+        log.seek(0)
+        tail = log.read()[-2000:]
+    return code, tail, time.perf_counter() - start
+
+
+def stopped_reason(root, student):
+    """Where the graded run stopped early (GuardedExecute's note), or ''."""
+    path = Path(root, "autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
+    if not path.is_file():
+        return ""
+    for cell in nbformat.read(path, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            if out.get("ename") == STOPPED and not out.evalue.startswith("not run"):
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id", "an ungraded cell")
+                return f"stopped in {gid}: {out.evalue}"
+    return ""
+
+
+def collect(coursedir, outcome):
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        try:
+            submission = gb.find_submission(ASSIGNMENT, outcome.student)
+        except MissingEntry:
+            outcome.error = outcome.error or "nbgrader recorded no submission"
+            return
+        outcome.score, outcome.max_score = submission.code_score, submission.max_code_score
+
+
+def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, progress=True):
+    """Grade every student in submitted/; returns [Outcome], sorted by student."""
+    root = Path(root).resolve()
+    coursedir = course_directory(root, db_url)
+    submitted = root / "submitted"
+    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not students:
+        raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+    release = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
+        if sandboxed:
+            sandbox.check(Path(scratch) / "check")
+        ensure_assignment(coursedir, root)
+        staging = Path(scratch) / "staged"
+        checked = [preflight.stage(s, submitted, staging, ASSIGNMENT, release) for s in students]
+        outcomes = {c.student: Outcome(c.student, c.notes, c.error) for c in checked}
+        gradable = [c.student for c in checked if c.gradable]
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            for student in gradable:  # created here, once: the parallel runs then only add their scores
+                gb.update_or_create_student(student)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(autograde, s, root, coursedir, staging, Path(scratch) / "jobs", sandboxed,
+                                   cell_timeout, student_timeout): s for s in gradable}
+            for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
+                               disable=not progress):
+                outcome = outcomes[futures[future]]
+                code, tail, outcome.seconds = future.result()
+                if code is None:
+                    outcome.error = f"grading ran past {student_timeout} s and was stopped"
+                elif code != 0:
+                    outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
+        for outcome in outcomes.values():
+            if not outcome.error:
+                outcome.stopped = stopped_reason(root, outcome.student)
+                collect(coursedir, outcome)
+    return [outcomes[s] for s in students]
+
+
+def feedback_and_export(root, db_url):
+    coursedir = course_directory(root, db_url)
+    env, url = environment(), f"--CourseDirectory.db_url={coursedir.db_url}"
+    subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env, check=True,
+                   capture_output=True)
+    subprocess.run(nbgrader("export", "--to", "grades.csv", url), cwd=root, env=env, check=True, capture_output=True)
+
+
+def report(outcomes, sandboxed, jobs, seconds):
+    lines = [f"{ASSIGNMENT}: {len(outcomes)} submissions, {jobs} at a time, {seconds:.0f} s; kernels "
+             + ("sandboxed (bubblewrap)" if sandboxed else "NOT SANDBOXED (--sandbox off): student code ran with your permissions")]
+    for o in outcomes:
+        status = (f"NOT GRADED: {o.error}" if o.error else f"{o.score:g} / {o.max_score:g} autograded points")
+        lines.append(f"{o.student:<24} {status}")
+        lines += [f"{'':<24}   {note}" for note in o.notes + ([o.stopped] if o.stopped else [])]
+    ungraded = sum(bool(o.error) for o in outcomes)
+    lines.append(f"graded {len(outcomes) - ungraded} of {len(outcomes)}; written answers wait in the formgrader")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="notebooks graded at once (default: cores)")
+    parser.add_argument("--sandbox", choices=["on", "off"], default="on",
+                        help="'off' runs student code with your permissions, and the report says so")
+    parser.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
+    parser.add_argument("--student-timeout", type=int, default=900, help="seconds one whole notebook may take")
+    parser.add_argument("--db-url", help="the gradebook (default: nbgrader_config.py's); e.g. postgresql://...")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be 1 or more, got {args.jobs}")
+    root, sandboxed = Path.cwd(), args.sandbox == "on"
+    os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too
+    start = time.perf_counter()
+    try:
+        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url)
+    except sandbox.SandboxUnavailable as err:
+        raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
+                         "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
+    feedback_and_export(root, args.db_url)
+    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start)
+    (root / REPORT).write_text(text)
+    print(text + f"Scores: grades.csv; feedback: feedback/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html; this report: {REPORT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""A bubblewrap sandbox for the grading kernel, written as a Jupyter kernelspec.
+
+The kernel of one submission sees: the interpreter and the virtual environment (read-only), the
+`course` package (read-only), its own submission folder (read-write), the kernel's connection file
+and socket folder, and a private /tmp. It has no network, no other process, no capabilities, and an
+address-space cap. Every path comes from this machine's own interpreter, never from a constant.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import course
+
+KERNEL_NAME = "vi-stars-sandbox"
+# torch needs ~0.8 GB of address space and the whole notebook peaks near 1.5 GB; 3 GiB leaves room
+# for an honest notebook and refuses a 4 GB allocation.
+MEMORY_LIMIT = 3 * 2**30
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces on this machine."""
+
+
+def read_only_roots():
+    """The folders the kernel needs to read: the base interpreter, the venv and the course package."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course.__file__).resolve().parent}
+    # a folder inside another is already bound by its parent
+    return sorted(r for r in roots if not any(p != r and p in r.parents for p in roots))
+
+
+def system_binds():
+    """/usr and the top-level links into it (/lib, /bin on merged-usr systems), and the loader cache."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        path = Path(top)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            args += ["--ro-bind", top, top]
+    for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):
+        if Path(name).exists():
+            args += ["--ro-bind", name, name]
+    return args
+
+
+def bwrap_argv(work_dir, ipc_dir, memory_limit=MEMORY_LIMIT):
+    """The command prefix that runs a program in the sandbox, with `work_dir` its working folder.
+
+    ipc_dir holds the kernel's connection file and ZMQ sockets (grading.execute.GuardedExecute.ipc_dir).
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    args += system_binds()
+    for root in read_only_roots():
+        args += ["--ro-bind", str(root), str(root)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    args += ["--bind", str(ipc_dir), str(ipc_dir)]
+    args += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir)]
+    args += ["--remount-ro", "/"]  # the sandbox's own root: nothing outside the binds is writable
+    env = {
+        "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",
+        "LANG": "C.UTF-8",
+        "NBGRADER_EXECUTION": "autograde",
+    }
+    for key, value in env.items():
+        args += ["--setenv", key, value]
+    prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
+    return args + ["--", prlimit, f"--as={memory_limit}", "--"]
+
+
+def write_kernelspec(jupyter_path, work_dir, ipc_dir):
+    """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name."""
+    spec = {
+        "argv": bwrap_argv(work_dir, ipc_dir)
+        + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (grading sandbox)",
+        "language": "python",
+        # a signal would reach bwrap, not the kernel: ask the kernel itself to interrupt
+        "interrupt_mode": "message",
+    }
+    folder = Path(jupyter_path) / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return KERNEL_NAME
+
+
+def check(scratch):
+    """Run a trivial command in the sandbox; raise SandboxUnavailable with bwrap's own words if it fails."""
+    scratch = Path(scratch)
+    for name in ("work", "ipc"):
+        (scratch / name).mkdir(parents=True, exist_ok=True)
+    argv = bwrap_argv(scratch / "work", scratch / "ipc")
+    probe = "import socket; socket.create_connection(('127.0.0.1', 22), timeout=2)"
+    run = subprocess.run(argv + [sys.executable, "-c", "import torch"], capture_output=True, text=True, timeout=120)
+    if run.returncode != 0:
+        raise SandboxUnavailable(f"the grading sandbox could not start a Python: {run.stderr.strip()[-800:]}")
+    net = subprocess.run(argv + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    if net.returncode == 0:
+        raise SandboxUnavailable("the grading sandbox can reach the network; refusing to grade in it")

@@ -1,0 +1,130 @@
+"""A class of honest, careless and hostile submissions, and the autograded points each one has earned.
+
+Each entry writes submitted/<student>/vi_stars/ (a notebook and sometimes more) and says what a sound
+grader gives it: {grade_id: points} of the autograded test cells, or None when it cannot be graded.
+`hostile` also leaves findings.json in its own folder: what its attacks on the grading machine got.
+"""
+import json
+
+import nbformat
+
+from grading.submissions import ASSIGNMENT, answered, autograded_points, cells_by_id, release_notebook
+
+FULL = autograded_points()
+WRONG_EX2 = "def background_fraction(images, background):\n    return background / images[:, 0, 0]\n"
+WRONG_EX7 = "def img_rate_shape(n, img_dim, num_samples):\n    return (num_samples, n, img_dim, img_dim)\n"
+WRONG_EX11 = "def poisson_terms_per_step(method, n, num_samples=64, minibatch=8, img_dim=15):\n    return 0\n"
+
+# What a hostile student tries from inside an answer cell; every attempt is recorded, none should succeed.
+ATTACKS = '''
+import json, os, socket
+import torch
+_found = {}
+def _try(name, action):
+    try:
+        _found[name] = repr(action())[:200]
+    except BaseException as err:  # MemoryError, OSError, RuntimeError: all mean refused
+        _found[name] = "refused: " + type(err).__name__
+_try("read_source", lambda: open("../../../source/vi_stars/vi_stars.ipynb").read())
+_try("read_gradebook", lambda: open("../../../gradebook.db", "rb").read(100))
+_try("list_course_root", lambda: os.listdir("../../.."))
+_try("write_course_root", lambda: open("../../../PWNED", "w").write("graded by me"))
+_try("write_other_student", lambda: open("../../honest/vi_stars/PWNED", "w").write("x"))
+_try("network", lambda: socket.create_connection(("127.0.0.1", PROBE_PORT), timeout=3))
+_try("network_external", lambda: socket.create_connection(("192.0.2.1", 80), timeout=3))
+_try("allocate_4GB", lambda: torch.empty(2**30, dtype=torch.float32).fill_(1).sum())
+_try("read_root_home", lambda: os.listdir("/root"))
+_try("environment", lambda: sorted(k for k in os.environ if "TOKEN" in k or "KEY" in k or "JPY" in k))
+json.dump(_found, open("findings.json", "w"))
+'''
+
+
+def write(folder, nb, name=f"{ASSIGNMENT}.ipynb"):
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / name)
+
+
+def honest(folder):
+    write(folder, answered())
+    return FULL
+
+
+def blank(folder):
+    write(folder, release_notebook())
+    return {gid: 0 for gid in FULL}
+
+
+def wrong_ex2(folder):
+    write(folder, answered(ex2_answer=WRONG_EX2))
+    return dict(FULL, ex2_test=0)
+
+
+def messy(folder):
+    """Careless editing: a wrong Ex 7 whose test says `assert True`, an Ex 11 test deleted (answer wrong),
+    Ex 1's cells stripped of their nbgrader metadata, Ex 4's answer cell pasted twice."""
+    nb = answered(ex7_answer=WRONG_EX7, ex7_test="assert True", ex11_answer=WRONG_EX11)
+    cells = cells_by_id(nb)
+    nb.cells.remove(cells["ex11_test"])
+    for gid in ("ex1_answer", "ex1_test"):
+        del cells[gid].metadata["nbgrader"]
+    pasted = nbformat.from_dict(json.loads(json.dumps(cells["ex4_answer"])))
+    pasted.id = "pasted-ex4-answer"  # JupyterLab gives a pasted cell an id of its own
+    nb.cells.insert(nb.cells.index(cells["ex4_answer"]), pasted)
+    write(folder, nb)
+    return dict(FULL, ex7_test=0, ex11_test=0)
+
+
+def renamed(folder):
+    write(folder, answered(), name=f"{ASSIGNMENT} (1).ipynb")
+    return FULL
+
+
+def invalid_json(folder):
+    folder.mkdir(parents=True)
+    text = nbformat.writes(answered())
+    (folder / f"{ASSIGNMENT}.ipynb").write_text(text[: len(text) // 2])
+    return None
+
+
+def hostile(folder, probe_port=9):
+    """Honest answers, attacks on the grader from an answer cell, and a course.py meant to shadow the package.
+
+    probe_port: a port on 127.0.0.1 that the grading machine listens on; the attack tries to connect to it.
+    """
+    nb = answered()
+    cells_by_id(nb)["ex1_answer"].source += "\n" + ATTACKS.replace("PROBE_PORT", str(probe_port))
+    write(folder, nb)
+    (folder / "course.py").write_text("raise ImportError('a course.py beside the notebook was imported')\n")
+    return FULL
+
+
+def _stopped_in_ex6(folder, code):
+    nb = answered()
+    cell = cells_by_id(nb)["ex6_answer"]
+    cell.source = code + "\n" + cell.source
+    write(folder, nb)
+    earned = {"ex1_test", "ex2_test", "ex3_test", "ex4_test", "ex5_test"}
+    return {gid: (pts if gid in earned else 0) for gid, pts in FULL.items()}
+
+
+def dies(folder):
+    """The kernel exits in the middle of the notebook: the tests before it keep their points."""
+    return _stopped_in_ex6(folder, "import os\nos._exit(1)")
+
+
+def ignores_interrupt(folder):
+    """An endless loop that ignores SIGINT: the kernel is stopped; the tests before it keep their points."""
+    return _stopped_in_ex6(folder, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")
+
+
+def endless(folder):
+    """An endless loop that the timeout's interrupt stops: only the exercise it sits in is lost."""
+    nb = answered()
+    cell = cells_by_id(nb)["ex11_answer"]
+    cell.source = "while True:\n    pass\n" + cell.source
+    write(folder, nb)
+    return dict(FULL, ex11_test=0)
+
+
+CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, dies,
+                                   ignores_interrupt, endless)}
