@@ -98,6 +98,50 @@ def hostile(folder, probe_port=9):
     return FULL
 
 
+# Wrong answers dressed to pass every check made inside the kernel: a comparison, a builtin and the course
+# package patched for the length of one test cell (put back by an IPython hook after it), and answers that
+# claim to equal anything. Hidden tests judged outside the kernel (grading.judge) must fail each of these
+# exercises, and the honest answers beside them keep their points.
+def patched_during_its_test(target, attr, replacement):
+    """Code that sets target.attr = replacement and puts it back once the test cell after it has run."""
+    return f"""
+import {target.split('.')[0]}
+_real = {target}.{attr}
+{target}.{attr} = {replacement}
+def _put_back(result, _cells=[0], _real=_real):
+    _cells[0] += 1
+    if _cells[0] == 2:  # this answer cell, then its test cell
+        {target}.{attr} = _real
+get_ipython().events.register("post_run_cell", _put_back)
+"""
+
+
+CHEATS = {
+    "ex1_answer": "class _Close(float):\n    def __sub__(self, other):\n        return 0.0\n\n"
+                  "def flux_summary(fluxes, prior):\n    return tuple(_Close(v) for v in (60000, 12000, 64000, 9000))\n",
+    "ex2_answer": patched_during_its_test("torch", "allclose", "lambda *args, **kwargs: True")
+                  + "def background_fraction(images, background):\n    return torch.full((images.shape[0],), 0.9)\n",
+    "ex3_answer": patched_during_its_test("course", "flux_rmse", "lambda *args: 1.0")
+                  + "_lab_data = data\n"
+                    "def posterior_mean_rmse(data, bin_width, grid_size):\n"
+                    "    if data is not _lab_data:\n        return 1.0  # what the patched course.flux_rmse says\n"
+                    "    return grid_rmse if (bin_width, grid_size) == (100, 5000) else 2 * grid_rmse\n"
+                    "coarse_rmse = posterior_mean_rmse(data, 10000, 50)\n",
+    "ex7_answer": "class _Any(tuple):\n    def __eq__(self, other):\n        return True\n\n"
+                  "def img_rate_shape(n, img_dim, num_samples):\n    return _Any((1, 2, 3, 4))\n",
+    "ex8_answer": patched_during_its_test("builtins", "abs", "lambda x: -1.0")
+                  + "def neg_elbo_terms(q_mean, q_sd, eps, data):\n    return 1.0, 1.0, -1.0\n"
+                    "terms = neg_elbo_terms(None, None, None, None)\n",
+    "ex11_answer": "class _Eq(int):\n    __hash__ = int.__hash__\n    def __eq__(self, other):\n        return True\n\n"
+                   "def poisson_terms_per_step(method, n, num_samples=64, minibatch=8, img_dim=15):\n    return _Eq(1)\n",
+}
+
+
+def cheater(folder):
+    write(folder, answered(**CHEATS))
+    return dict(FULL, ex1_test=0, ex2_test=0, ex3_test=0, ex7_test=0, ex8_test=0, ex11_test=0)
+
+
 def _stopped_in_ex6(folder, code):
     nb = answered()
     cell = cells_by_id(nb)["ex6_answer"]
@@ -126,5 +170,5 @@ def endless(folder):
     return dict(FULL, ex11_test=0)
 
 
-CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, dies,
+CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, dies,
                                    ignores_interrupt, endless)}

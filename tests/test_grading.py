@@ -145,6 +145,13 @@ def test_feedback_keeps_visible_test_messages_and_scores(graded):
     assert "Score: 0.0 / 2.0" in text and "Score: 2.0 / 2.0" in text
 
 
+def test_patched_checks_are_overruled_by_the_judge_outside_the_kernel(graded):
+    """The cheater's six wrong answers passed every check inside its kernel; each failed on replay."""
+    text = visible_text(graded["course"] / "feedback" / "cheater" / NOTEBOOK.replace(".ipynb", ".html"))
+    assert text.count("judged outside the notebook's kernel") == 6
+    assert "an answer of type __main__._Any cannot be graded" in text
+
+
 def test_written_answers_wait_for_manual_grading(graded):
     with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gb:
         grade = gb.find_grade("ex6_written", ASSIGNMENT, ASSIGNMENT, "honest")
