@@ -43,16 +43,18 @@ notebook: setup
 # Write the student version to release/ (solutions and hidden tests stripped) and record the
 # assignment, with its tests, in gradebook.db.
 release: setup
-	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force $(if $(DB_URL),--CourseDirectory.db_url='$(DB_URL)')
 
 # Grade every submission in submitted/<student>/$(ASSIGNMENT)/: checked and repaired copies, each kernel in a
 # bubblewrap sandbox, JOBS notebooks at a time; then feedback without hidden tests, grades.csv and
 # grading-report.txt. SANDBOX=off grades unsandboxed (student code runs as you; the report says so).
+# Several hosts: DB_URL=postgresql://... (one shared gradebook) and SHARD=K/N on the K-th of N hosts.
 # A fresh checkout has no gradebook yet; it is rebuilt from source/ without touching release/.
 JOBS ?= $(shell nproc)
 SANDBOX ?= on
 grade: setup
-	$(BIN)/python -m grading.batch --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) $(if $(DB_URL),--db-url '$(DB_URL)')
+	$(BIN)/python -m grading.batch --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
+		$(if $(DB_URL),--db-url '$(DB_URL)') $(if $(SHARD),--shard $(SHARD))
 
 # Autograde the reference solution RUNS times in a throw-away copy: every run must score full marks.
 RUNS ?= 20

@@ -129,12 +129,26 @@ def collect(coursedir, outcome):
         outcome.score, outcome.max_score = submission.code_score, submission.max_code_score
 
 
-def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, progress=True):
-    """Grade every student in submitted/; returns [Outcome], sorted by student."""
+def parse_shard(text):
+    """'K/N' -> (K, N): this host grades the K-th of N shares of the students (sorted by name)."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise ValueError(f"shard must be K/N with 1 <= K <= N, e.g. 2/3, got {text!r}")
+    return k, n
+
+
+def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True):
+    """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student."""
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
     submitted = root / "submitted"
+    if not submitted.is_dir():
+        raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
     students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
+    students = students[shard[0] - 1::shard[1]]
     if not students:
         raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
     release = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -195,14 +209,20 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
     parser.add_argument("--student-timeout", type=int, default=900, help="seconds one whole notebook may take")
     parser.add_argument("--db-url", help="the gradebook (default: nbgrader_config.py's); e.g. postgresql://...")
+    parser.add_argument("--shard", default="1/1", help="K/N: grade the K-th of N shares of the students, "
+                        "for N hosts grading into one PostgreSQL gradebook (default: all)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be 1 or more, got {args.jobs}")
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as err:
+        parser.error(str(err))
     root, sandboxed = Path.cwd(), args.sandbox == "on"
     os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too
     start = time.perf_counter()
     try:
-        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url)
+        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard)
     except sandbox.SandboxUnavailable as err:
         raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
                          "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
