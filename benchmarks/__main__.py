@@ -1,7 +1,8 @@
 """`make bench`: time the lab's formulation and the course engine side by side, in one process.
 
 Prints medians over repeats and the ratio lab / course for each method, then (unless --quick) one
-timed run of the whole solution notebook and of autograding one submission. Both sides run with one
+timed run of the whole solution notebook, of autograding one submission, and of `make grade` on 8
+submissions serial, two at a time, and unsandboxed. Both sides run with one
 torch thread, on the same data (seed 0, n = 16), with the same iteration counts.
 """
 import platform
@@ -12,6 +13,7 @@ import time
 import torch
 
 import course
+from benchmarks import grading
 from benchmarks.lab_formulation import lab_fit_amortized, lab_fit_vi, lab_grid_posterior
 from benchmarks.notebook import autograde_seconds, notebook_seconds
 from course.widgets import GridExplorer
@@ -66,6 +68,7 @@ def main():
     # its measured steps: 27 s per 3000-step VI fit, 192 s per 30000-step encoder, 7 min for n = 256).
     print(f"whole solution notebook, every exercise run: {notebook_seconds():6.1f} s   (budget 90 s; the lab's code ~1500 s)")
     print(f"nbgrader autograde, one submission:          {autograde_seconds():6.1f} s   (budget 120 s)")
+    grading.report()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ address-space cap. Every path comes from this machine's own interpreter, never f
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -99,10 +100,11 @@ def check(scratch):
     for name in ("work", "ipc"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
     argv = bwrap_argv(scratch / "work", scratch / "ipc")
-    probe = "import socket; socket.create_connection(('127.0.0.1', 22), timeout=2)"
     run = subprocess.run(argv + [sys.executable, "-c", "import torch"], capture_output=True, text=True, timeout=120)
     if run.returncode != 0:
         raise SandboxUnavailable(f"the grading sandbox could not start a Python: {run.stderr.strip()[-800:]}")
-    net = subprocess.run(argv + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # the sandbox must not reach this machine's ports
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2)"
+        net = subprocess.run(argv + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     if net.returncode == 0:
-        raise SandboxUnavailable("the grading sandbox can reach the network; refusing to grade in it")
+        raise SandboxUnavailable("the grading sandbox can reach this machine's network; refusing to grade in it")
