@@ -88,7 +88,9 @@ def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeou
                     f"--CourseDirectory.db_url={coursedir.db_url}", f"--Execute.timeout={cell_timeout}")
     if sandboxed:
         work = Path(root, "autograded", student, ASSIGNMENT).resolve()
-        kernel = sandbox.write_kernelspec(share, work, ipc)
+        # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
+        files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
+        kernel = sandbox.write_kernelspec(share, work, ipc, files)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     start = time.perf_counter()

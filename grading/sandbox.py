@@ -1,8 +1,8 @@
 """A bubblewrap sandbox for the grading kernel, written as a Jupyter kernelspec.
 
 The kernel of one submission sees: the interpreter and the virtual environment (read-only), the
-`course` package (read-only), its own submission folder (read-write), the kernel's connection file
-and socket folder, and a private /tmp. It has no network, no other process, no capabilities, and an
+`course` package (read-only), its own submission folder (its files read-only, room to write beside
+them in memory), the kernel's connection file and socket folder, and a private /tmp. It has no network, no other process, no capabilities, and an
 address-space cap. Every path comes from this machine's own interpreter, never from a constant.
 """
 import json
@@ -19,6 +19,9 @@ KERNEL_NAME = "vi-stars-sandbox"
 # torch needs ~0.8 GB of address space and the whole notebook peaks near 1.5 GB; 3 GiB leaves room
 # for an honest notebook and refuses a 4 GB allocation.
 MEMORY_LIMIT = 3 * 2**30
+# No file the kernel writes may pass this size, nor may all it writes in its folder, /tmp or /dev/shm
+# (each is memory of this size at most): no submission can fill the grading machine's disk.
+FILE_LIMIT = 256 * 2**20
 
 
 class SandboxUnavailable(RuntimeError):
@@ -47,8 +50,12 @@ def system_binds():
     return args
 
 
-def bwrap_argv(work_dir, ipc_dir, memory_limit=MEMORY_LIMIT):
+def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     """The command prefix that runs a program in the sandbox, with `work_dir` its working folder.
+
+    Inside, work_dir is a fresh folder in memory (FILE_LIMIT at most) holding the submission's `files`
+    (names in work_dir), read-only: code can read its submission and write beside it, and whatever it
+    writes is gone when the kernel ends, so no submission can fill the grading machine's disk.
 
     ipc_dir holds the kernel's connection file and ZMQ sockets (grading.execute.GuardedExecute.ipc_dir).
     """
@@ -59,9 +66,13 @@ def bwrap_argv(work_dir, ipc_dir, memory_limit=MEMORY_LIMIT):
     args += system_binds()
     for root in read_only_roots():
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(FILE_LIMIT), "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), "--tmpfs", "/dev/shm"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
-    args += ["--bind", str(work_dir), str(work_dir), "--chdir", str(work_dir)]
+    args += ["--size", str(FILE_LIMIT), "--tmpfs", str(work_dir)]
+    for name in files:
+        args += ["--ro-bind", str(Path(work_dir) / name), str(Path(work_dir) / name)]
+    args += ["--chdir", str(work_dir)]
     args += ["--remount-ro", "/"]  # the sandbox's own root: nothing outside the binds is writable
     env = {
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin",
@@ -75,13 +86,13 @@ def bwrap_argv(work_dir, ipc_dir, memory_limit=MEMORY_LIMIT):
     for key, value in env.items():
         args += ["--setenv", key, value]
     prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
-    return args + ["--", prlimit, f"--as={memory_limit}", "--"]
+    return args + ["--", prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", "--"]
 
 
-def write_kernelspec(jupyter_path, work_dir, ipc_dir):
+def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=()):
     """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name."""
     spec = {
-        "argv": bwrap_argv(work_dir, ipc_dir)
+        "argv": bwrap_argv(work_dir, ipc_dir, files)
         + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",

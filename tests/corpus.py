@@ -2,7 +2,7 @@
 
 Each entry writes submitted/<student>/vi_stars/ (a notebook and sometimes more) and says what a sound
 grader gives it: {grade_id: points} of the autograded test cells, or None when it cannot be graded.
-`hostile` also leaves findings.json in its own folder: what its attacks on the grading machine got.
+`hostile` also prints what its attacks on the grading machine got, in its first answer cell's output.
 """
 import json
 
@@ -32,9 +32,11 @@ _try("write_course_root", lambda: open("../../../PWNED", "w").write("graded by m
 _try("write_other_student", lambda: open("../../honest/vi_stars/PWNED", "w").write("x"))
 _try("network", lambda: socket.create_connection(("127.0.0.1", PROBE_PORT), timeout=3))
 _try("allocate_4GB", lambda: torch.empty(2**30, dtype=torch.float32).fill_(1).sum())
+_try("write_1GB_file", lambda: open("big.bin", "wb").write(bytes(2**30)))
+_try("fill_tmp", lambda: [open(f"/tmp/fill{i}", "wb").write(bytes(2**27)) for i in range(8)])
 _try("read_root_home", lambda: os.listdir("/root"))
 _try("environment", lambda: sorted(k for k in os.environ if "TOKEN" in k or "KEY" in k or "JPY" in k))
-json.dump(_found, open("findings.json", "w"))
+print("FINDINGS " + json.dumps(_found))
 '''
 
 

@@ -102,13 +102,16 @@ def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
 
 def test_hostile_code_reached_nothing_outside_its_folder(graded):
     course = graded["course"]
-    found = corpus.json.loads((course / "autograded" / "hostile" / ASSIGNMENT / "findings.json").read_text())
+    answer = cells_by_id(read(course / "autograded" / "hostile" / NOTEBOOK))["ex1_answer"]
+    printed = "".join(out.get("text", "") for out in answer.outputs)
+    found = corpus.json.loads(printed.split("FINDINGS ", 1)[1].splitlines()[0])
     for attempt in ["read_source", "read_gradebook", "write_other_student", "network",
-                    "allocate_4GB"]:
+                    "allocate_4GB", "write_1GB_file", "fill_tmp"]:
         assert found[attempt].startswith("refused"), (attempt, found[attempt])
     assert found["environment"] == "[]"  # no tokens or keys of the grader's environment
     assert graded["connection"] is None, "the sandboxed kernel reached a server on the grading machine"
     assert not (course / "PWNED").exists() and not list(course.rglob("PWNED"))
+    assert not list(course.rglob("big.bin")) and not list(course.rglob("fill*"))  # written in memory, then gone
 
 
 def test_submissions_are_left_as_submitted(graded):
