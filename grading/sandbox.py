@@ -63,11 +63,12 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
     args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    # the fresh mounts first: a later --tmpfs /tmp would hide a venv or course that lives under /tmp
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(FILE_LIMIT), "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), "--tmpfs", "/dev/shm"]
     args += system_binds()
     for root in read_only_roots():
         args += ["--ro-bind", str(root), str(root)]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(FILE_LIMIT), "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), "--tmpfs", "/dev/shm"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
     args += ["--size", str(FILE_LIMIT), "--tmpfs", str(work_dir)]
     for name in files:

@@ -184,6 +184,12 @@ def test_unsandboxed_report_says_so():
     assert "NOT SANDBOXED" in first
 
 
+def test_sandbox_runs_this_interpreter_wherever_it_lives(tmp_path):
+    """Including a venv under /tmp, which the sandbox's own /tmp must not hide (the CI clone lives there)."""
+    require_bubblewrap()
+    sandbox.check(tmp_path)
+
+
 def test_sandbox_is_built_from_this_machine(tmp_path):
     require_bubblewrap()
     argv = sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc")
