@@ -183,10 +183,12 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
 
 
 def feedback_and_export(root, db_url):
+    """Feedback for every autograded student (none when nothing could be graded), then grades.csv."""
     coursedir = course_directory(root, db_url)
     env, url = environment(), f"--CourseDirectory.db_url={coursedir.db_url}"
-    subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env, check=True,
-                   capture_output=True)
+    if list(Path(root).glob(f"autograded/*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
+        subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env, check=True,
+                       capture_output=True)
     subprocess.run(nbgrader("export", "--to", "grades.csv", url), cwd=root, env=env, check=True, capture_output=True)
 
 

@@ -178,6 +178,17 @@ def test_grading_without_a_sandbox_stops_unless_asked(tmp_path, monkeypatch, cap
     assert not (course / "autograded" / "someone").exists()
 
 
+def test_a_class_with_nothing_gradable_still_gets_its_report(tmp_path):
+    require_bubblewrap()
+    course = copy_course(tmp_path, COURSE_FILES)
+    corpus.invalid_json(course / "submitted" / "someone" / ASSIGNMENT)
+    run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}"], cwd=course, env=venv_env(),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "someone                  NOT GRADED: vi_stars.ipynb is not valid JSON" in run.stdout
+    assert "graded 0 of 1" in (course / batch.REPORT).read_text() and (course / "grades.csv").is_file()
+
+
 def test_unsandboxed_report_says_so():
     outcome = batch.Outcome("someone", [], score=25, max_score=25)
     first = batch.report([outcome], sandboxed=False, jobs=1, seconds=30).splitlines()[0]
