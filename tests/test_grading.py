@@ -134,8 +134,8 @@ def test_feedback_shows_no_hidden_test_code(graded):
         if expected is None:
             continue
         text = visible_text(graded["course"] / "feedback" / student / NOTEBOOK.replace(".ipynb", ".html"))
-        leaked = [line for line in hidden if line in text]
-        assert not leaked, (student, leaked[:3])
+        leaked = hidden & {line.strip() for line in text.splitlines()}
+        assert not leaked, (student, sorted(leaked)[:3])
 
 
 def test_feedback_keeps_visible_test_messages_and_scores(graded):
