@@ -3,6 +3,7 @@
 Each configuration grades the same 8 submissions of the reference solution in its own copy of the
 course, through grading.batch.grade_all (what `make grade` runs), and must give every one full marks.
 """
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ def grade_seconds(jobs, sandboxed):
 
 
 def report():
-    batch.os.environ["PATH"] = batch.environment()["PATH"]  # the gradebook calls `alembic`
+    os.environ["PATH"] = batch.environment()["PATH"]  # the gradebook calls `alembic`
     serial = grade_seconds(1, sandboxed=True)
     parallel = grade_seconds(2, sandboxed=True)
     bare = grade_seconds(1, sandboxed=False)

@@ -13,7 +13,6 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,8 +27,8 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grading import preflight, sandbox
 from grading.execute import STOPPED
+from grading.submissions import ASSIGNMENT, nbgrader, venv_env
 
-ASSIGNMENT = "vi_stars"
 REPORT = "grading-report.txt"
 
 
@@ -41,7 +40,6 @@ class Outcome:
     score: float = None
     max_score: float = None
     stopped: str = ""    # where and why the run stopped early, if it did
-    seconds: float = 0.0
 
 
 def course_directory(root, db_url=None):
@@ -51,14 +49,9 @@ def course_directory(root, db_url=None):
     return CourseDirectory(config=config)
 
 
-def nbgrader(*args):
-    return [str(Path(sys.prefix) / "bin" / "nbgrader"), *args]
-
-
 def environment(**extra):
-    """The environment of an nbgrader process: the venv first on PATH (the gradebook calls `alembic`)."""
-    env = dict(os.environ, PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}",
-               OMP_NUM_THREADS="1", **extra)
+    """The environment of an nbgrader process: the venv first on PATH, one thread, no parent kernel's pid."""
+    env = dict(venv_env(), OMP_NUM_THREADS="1", **extra)
     env.pop("JPY_PARENT_PID", None)
     return env
 
@@ -78,7 +71,7 @@ def ensure_assignment(coursedir, root):
 
 
 def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeout, student_timeout):
-    """Run `nbgrader autograde` for one student; returns (exit code or None on time-out, log tail, seconds)."""
+    """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail)."""
     job = Path(scratch) / student
     ipc, share = job / "ipc", job / "share"
     for folder in (ipc, share):
@@ -93,7 +86,6 @@ def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeou
         kernel = sandbox.write_kernelspec(share, work, ipc, files)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
-    start = time.perf_counter()
     with open(job / "log.txt", "w+") as log:
         proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -104,7 +96,7 @@ def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeou
             code = None
         log.seek(0)
         tail = log.read()[-2000:]
-    return code, tail, time.perf_counter() - start
+    return code, tail
 
 
 def stopped_reason(root, student):
@@ -146,10 +138,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
     submitted = root / "submitted"
-    if not submitted.is_dir():
-        raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
-    students = sorted(p.name for p in submitted.iterdir() if p.is_dir() and not p.name.startswith("."))
-    students = students[shard[0] - 1::shard[1]]
+    folders = submitted.iterdir() if submitted.is_dir() else []
+    students = sorted(p.name for p in folders if p.is_dir() and not p.name.startswith("."))[shard[0] - 1::shard[1]]
     if not students:
         raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
     release = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -170,7 +160,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
                 outcome = outcomes[futures[future]]
-                code, tail, outcome.seconds = future.result()
+                code, tail = future.result()
                 if code is None:
                     outcome.error = f"grading ran past {student_timeout} s and was stopped"
                 elif code != 0:

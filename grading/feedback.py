@@ -16,6 +16,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)|<module>.*?line (\d+)")
 
 
+def is_test_cell(cell):
+    """An autograded test cell: code with nbgrader's grade flag."""
+    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
+
+
 def hidden_lines(source):
     """(line numbers, 1-based, of the hidden block with its markers; the set of its non-blank lines)."""
     numbers, text, inside = set(), set(), False
@@ -61,7 +66,7 @@ def hide_in_output(output, numbers, hidden):
 
 class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+        if not is_test_cell(cell):
             return cell, resources
         numbers, hidden = hidden_lines(cell.source)
         if numbers:

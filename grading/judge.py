@@ -21,7 +21,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
-from grading.feedback import BEGIN, END
+from grading.feedback import BEGIN, END, is_test_cell
 
 RECORDER = (Path(__file__).with_name("record.py")).read_text()
 MIME = "text/x-vi-stars-answers"
@@ -53,10 +53,6 @@ def free_names(code):
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
     return sorted(loaded - bound - set(dir(builtins)))
-
-
-def is_test_cell(cell):
-    return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")
 
 
 class RecordAnswers(NbGraderPreprocessor):

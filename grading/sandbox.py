@@ -2,8 +2,8 @@
 
 The kernel of one submission sees: the interpreter and the virtual environment (read-only), the
 `course` package (read-only), its own submission folder (its files read-only, room to write beside
-them in memory), the kernel's connection file and socket folder, and a private /tmp. It has no network, no other process, no capabilities, and an
-address-space cap. Every path comes from this machine's own interpreter, never from a constant.
+them in memory), the kernel's connection file and socket folder, and a private /tmp. It has no
+network, no other process, no capabilities, and an address-space cap. Every path comes from this machine's own interpreter, never from a constant.
 """
 import json
 import os

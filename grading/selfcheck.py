@@ -13,7 +13,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, autograded_points, copy_course, venv_env
+from grading.submissions import (ASSIGNMENT, NOTEBOOK, answered, autograded_points, copy_course, nbgrader,
+                                 venv_env)
 
 
 def autograde_reference(runs=1):
@@ -22,14 +23,13 @@ def autograde_reference(runs=1):
     with tempfile.TemporaryDirectory() as tmp:
         course = copy_course(Path(tmp))
         env = venv_env()
-        nbgrader = [str(Path(sys.prefix) / "bin" / "nbgrader")]
-        subprocess.run(nbgrader + ["generate_assignment", ASSIGNMENT], cwd=course, env=env, check=True, capture_output=True)
+        subprocess.run(nbgrader("generate_assignment", ASSIGNMENT), cwd=course, env=env, check=True, capture_output=True)
         for run in range(runs):
             student = f"reference{run}"
             (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
             nbformat.write(answered(), course / "submitted" / student / NOTEBOOK)
             start = time.perf_counter()
-            subprocess.run(nbgrader + ["autograde", ASSIGNMENT, f"--student={student}"], cwd=course, env=env,
+            subprocess.run(nbgrader("autograde", ASSIGNMENT, f"--student={student}"), cwd=course, env=env,
                            check=True, capture_output=True)
             seconds = time.perf_counter() - start
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

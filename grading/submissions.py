@@ -32,6 +32,10 @@ def autograded_points(root=ROOT):
     return {gid: c.metadata.nbgrader.points for gid, c in cells if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
 
 
+# What a throw-away copy of the course needs to run `make release` and `make grade` with this venv.
+COURSE_FILES = ("source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml")
+
+
 def copy_course(dest, names=("source", "nbgrader_config.py")):
     """Copy these parts of the course into `dest` (mtimes kept, so make sees nothing to re-install); returns dest."""
     for name in names:
@@ -43,6 +47,11 @@ def copy_course(dest, names=("source", "nbgrader_config.py")):
 def venv_env():
     """os.environ with this interpreter's bin/ first on PATH: nbgrader runs `alembic` from PATH."""
     return dict(os.environ, PATH=f"{Path(sys.prefix) / 'bin'}{os.pathsep}{os.environ['PATH']}")
+
+
+def nbgrader(*args):
+    """The command line of this venv's nbgrader."""
+    return [str(Path(sys.prefix) / "bin" / "nbgrader"), *args]
 
 
 def release_notebook(root=ROOT):

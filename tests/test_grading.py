@@ -23,13 +23,12 @@ from traitlets.config import Config
 import corpus
 from grading import batch, sandbox
 from grading.feedback import hidden_lines, visible_source
-from grading.submissions import (ASSIGNMENT, NOTEBOOK, ROOT, autograded_points, cells_by_id, copy_course, read,
-                                 venv_env)
+from grading.submissions import (ASSIGNMENT, COURSE_FILES, NOTEBOOK, ROOT, autograded_points, cells_by_id,
+                                 copy_course, nbgrader, read, venv_env)
 
 VENV = Path(sys.prefix)
 SOURCE = read(ROOT / "source" / NOTEBOOK)
 AUTOGRADED_POINTS = autograded_points()
-COURSE_FILES = ["source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml"]
 
 
 def require_bubblewrap():
@@ -213,8 +212,8 @@ def test_release_is_up_to_date_with_source(tmp_path):
     course = copy_course(tmp_path, COURSE_FILES)
     env = venv_env()
     fresh = tmp_path / "fresh_release"
-    subprocess.run([str(VENV / "bin" / "nbgrader"), "generate_assignment", ASSIGNMENT,
-                    f"--CourseDirectory.release_directory={fresh}"], cwd=course, env=env, check=True, capture_output=True)
+    subprocess.run(nbgrader("generate_assignment", ASSIGNMENT, f"--CourseDirectory.release_directory={fresh}"),
+                   cwd=course, env=env, check=True, capture_output=True)
     assert (fresh / NOTEBOOK).read_text() == (ROOT / "release" / NOTEBOOK).read_text(), \
         "release/ is stale: run `make release` and commit it"
 

@@ -14,10 +14,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 import corpus
-from grading.submissions import ASSIGNMENT, copy_course, venv_env
+from grading.submissions import ASSIGNMENT, COURSE_FILES, copy_course, venv_env
 
 VENV = Path(sys.prefix)
-COURSE_FILES = ["source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml"]
 STUDENTS = {"honest": corpus.honest, "wrong_ex2": corpus.wrong_ex2}  # sorted: host 1 gets honest, host 2 wrong_ex2
 
 
