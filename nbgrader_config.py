@@ -15,14 +15,12 @@ c.Autograde.create_student = True
 # A test cell a student deleted, or whose metadata they stripped, is put back and graded anyway.
 c.OverwriteCells.add_missing_cells = True
 
-# Grading that always finishes (a dead or unresponsive kernel stops one notebook, not the batch); hidden
-# tests judged again outside the student's kernel, from the answers it returned (a hidden block imports
-# everything it uses: its other names are the student's answers); feedback that shows hidden tests only
-# by their verdict. `make grade` adds the sandbox and parallelism.
+# Test cells judged outside the student's kernel (grading.judge: a test cell imports everything it uses;
+# its other names are the notebook's, read from the kernel as data); grading that always finishes (a dead
+# or unresponsive kernel stops one notebook, not the batch); feedback that shows hidden tests only by
+# their verdict. `make grade` adds the sandbox and parallelism.
 c.Autograde.autograde_preprocessors = [
-    "grading.judge.RecordAnswers",
     "grading.execute.GuardedExecute",
-    "grading.judge.JudgeHiddenTests",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",

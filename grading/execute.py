@@ -1,18 +1,29 @@
-"""nbgrader's Execute preprocessor, made to always finish a notebook.
+"""nbgrader's Execute preprocessor, made to judge test cells outside the kernel and to always finish.
 
-A kernel that dies (`os._exit`, a crash, the memory cap) or that ignores the interrupt sent when a
-cell runs past its timeout leaves nbgrader's own Execute with an exception, and the student with no
-grade at all. Here the run stops at that cell instead: the cell and every code cell after it get an
-error output that says why, so their tests score 0, and every test that ran before keeps its points.
+- Test cells (nbgrader's graded code cells) are not sent to the student's kernel: grading.judge runs
+  them in a separate Python, and the kernel only answers the judge's requests for the notebook's names
+  and for calls of its functions (grading.kernel_bridge), as data. Every other cell runs in the kernel.
+- A kernel that dies (`os._exit`, a crash, the memory cap) or that ignores the interrupt sent when a
+  cell runs past its timeout leaves nbgrader's own Execute with an exception, and the student with no
+  grade at all. Here the run stops at that cell instead: the cell and every code cell after it get an
+  error output that says why, so their tests score 0, and every test that ran before keeps its points.
 """
 import os
+from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
 
+from grading import judge
+from grading.feedback import is_test_cell
+from grading.kernel_bridge import MIME
+
 STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped
+# Sent to the kernel before each test cell: the data format, then the bridge, which binds __grading__.
+BRIDGE = "\n".join(Path(__file__).with_name(name).read_text() for name in ("wire.py", "kernel_bridge.py"))
+INSTALL = f"exec(compile({BRIDGE!r}, '<grading bridge>', 'exec'), {{'__name__': '__grading__'}})"
 
 
 def stopped_output(reason):
@@ -24,6 +35,7 @@ class GuardedExecute(Execute):
     iopub_timeout = Integer(10).tag(config=True)
     ipc_dir = Unicode("", help="an absolute folder for the kernel's connection file and ZMQ unix sockets: "
                       "a kernel in its own network namespace cannot use TCP").tag(config=True)
+    judge_timeout = Integer(600, help="seconds the judge may compute between two answers of the kernel").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -34,7 +46,8 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.stopped = None
-        return super().preprocess(nb, resources, km)
+        with judge.Judge(self.judge_timeout) as self.judge:  # starts while the kernel starts
+            return super().preprocess(nb, resources, km)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -43,6 +56,8 @@ class GuardedExecute(Execute):
             cell.outputs = [stopped_output(f"not run: {self.stopped}")]
             return cell, resources
         try:
+            if is_test_cell(cell):
+                return self.judge_cell(cell, index), resources
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             self.stopped = "the kernel died in an earlier cell (os._exit, a crash or the memory limit)"
@@ -51,3 +66,33 @@ class GuardedExecute(Execute):
             self.stopped = "an earlier cell ran past the time limit and ignored the interrupt"
             cell.outputs.append(stopped_output(f"this cell ran past {self.timeout} s and ignored the interrupt; the kernel was stopped"))
         return cell, resources
+
+    def in_kernel(self, code, index):
+        """Run `code` in the kernel, off the record; (the bridge's reply or None, what else it printed)."""
+        cell, scratch = self.nb.cells[index], new_code_cell(code)
+        try:
+            self.execute_cell(scratch, index, store_history=False)
+        finally:
+            self.nb.cells[index] = cell  # nbclient puts the cell it ran at `index`
+        replies = [out.data[MIME] for out in scratch.outputs if out.output_type == "display_data" and MIME in out.get("data", {})]
+        printed = "".join(out.get("text", "") for out in scratch.outputs if out.output_type == "stream")
+        errors = [out for out in scratch.outputs if out.output_type == "error"]
+        if not replies and errors:
+            printed += f"{errors[-1].ename}: {errors[-1].evalue}\n"
+        reply = replies[-1] if replies and isinstance(replies[-1], str) else None
+        return reply, printed
+
+    def judge_cell(self, cell, index):
+        """Judge a test cell outside the kernel; its outputs say what the test printed and why it failed."""
+        self.in_kernel(INSTALL, index)
+        verdict = self.judge.run(cell.source, lambda code: self.in_kernel(code, index))
+        outputs = []
+        text = verdict["stdout"] + verdict["printed"]
+        if text:
+            outputs.append(new_output("stream", name="stdout", text=text))
+        if verdict.get("stopped"):
+            outputs.append(stopped_output(verdict["stopped"]))
+        elif verdict["error"]:
+            outputs.append(new_output("error", **verdict["error"]))
+        cell.outputs, cell.execution_count = outputs, None
+        return cell

@@ -1,119 +1,286 @@
-"""Hidden tests whose verdict the student's kernel cannot change.
+"""Test cells judged outside the student's kernel: test code never runs there, student code never runs here.
 
-Two autograde preprocessors around the execution (nbgrader_config.py lists them):
-- `RecordAnswers`, before it: in each test cell, the hidden block starts by wrapping the student's
-  answers it uses (its free names: a hidden block imports everything else it needs) with
-  grading.record, and ends by publishing what they returned;
-- `JudgeHiddenTests`, after it: takes those records out of the outputs and re-runs every hidden block
-  in a fresh interpreter (grading.replay) with the installed `course` and the recorded answers. A
-  block that fails there fails the cell, whatever the kernel said; the cell's source is put back as it was.
-The kernel still runs the hidden tests itself, so an honest failure shows where it happened.
+nbgrader runs every test cell, hidden tests included, in the student's kernel, where code from an
+answer cell can read them (IPython hooks see each cell before it runs), patch what they call, or
+return objects that equal anything. Here each test cell runs instead in the judge: a separate, clean
+Python (`python -I`, an empty working folder) with the installed `course`, one per notebook.
+
+In the judge a test cell's names resolve as in the notebook, with one difference: what the notebook
+defined lives in the kernel, so a name the test reads (and does not bind or import itself) is looked up
+there (grading.kernel_bridge). Data comes back as data (grading.wire): a copy, checked strictly. A
+function comes back as a `KernelFunction`: calling it sends its arguments to the kernel as data, runs the
+student's function there, and brings back its result as data, or its exception by type and message.
+Expected values are computed only here, so nothing the kernel does can reach them.
+
+A test cell imports everything it uses (torch, course, ...); its other free names are the notebook's.
+The verdict is the exception: a cell fails when its code raises, and passes otherwise. What the test
+printed, warnings included, is shown as text; it never costs points.
+
+Host side: `Judge` (used by grading.execute.GuardedExecute) starts the judge process and relays its
+requests to the kernel. Judge side: `serve()`, run as `python -I -c BOOT`.
 """
-import ast
 import builtins
+import contextlib
+import io
 import json
+import os
+import select
 import subprocess
 import sys
 import tempfile
+import traceback
+import warnings
 from pathlib import Path
 
-from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer
+from grading import wire
 
-from grading.feedback import BEGIN, END, is_test_cell
-
-RECORDER = (Path(__file__).with_name("record.py")).read_text()
-MIME = "text/x-vi-stars-answers"
-RECORDER_NAME = "__grading_answers__"
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+CELL_FILE = "<test cell>"
+HIDDEN_NOTE = "(raised by a hidden test; its code is not shown)"
+OUTPUT_CHARS = 10_000   # of text a test prints, or a student's function prints while a test calls it
 
 
-def split_hidden(source):
-    """(code before the hidden block, the hidden block's body, code after it), or None if it has none."""
+def hidden_line_numbers(source):
+    """The 1-based numbers of a test cell's hidden lines, markers included."""
+    numbers, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        if line.strip() == BEGIN:
+            inside = True
+        if inside:
+            numbers.add(number)
+        if line.strip() == END:
+            inside = False
+    return numbers
+
+
+def clip(text, limit=OUTPUT_CHARS):
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit:,} more characters left out)\n"
+
+
+# --- the judge process --------------------------------------------------------------------------------
+
+class KernelStopped(BaseException):
+    """The kernel died or stopped answering while a test waited on it (not catchable as Exception)."""
+
+
+class StudentError(Exception):
+    """An exception the student's code raised in the kernel, rebuilt here by type name and message."""
+
+    kernel_traceback = ""
+
+
+def rebuild_exception(reply):
+    """An exception of the student's type (a subclass of the builtin it derives from) and message."""
+    base = next((getattr(builtins, name) for name in reply.get("bases", []) if isinstance(name, str)
+                 and isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), Exception)),
+                Exception)
+    name = str(reply.get("type", "Exception"))[:100]
+    err = type(name if name.isidentifier() else "Exception", (StudentError, base) if base is not Exception else (StudentError,), {})(
+        str(reply.get("message", ""))[:2000])
+    err.kernel_traceback = str(reply.get("traceback", ""))
+    return err
+
+
+class KernelFunction:
+    """A function of the notebook: a call runs it in the kernel, on data, and returns data."""
+
+    def __init__(self, name, ask):
+        self.name, self.ask = name, ask
+        self.__name__ = self.__qualname__ = name
+
+    def __repr__(self):
+        return f"<the notebook's {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        try:
+            payload = {"args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))}
+        except wire.NotData as err:
+            raise TypeError(f"a test passed {self.name} something the kernel cannot be sent: {err}") from None
+        reply = self.ask({"op": "call", "name": self.name, "payload": json.dumps(payload)})
+        kind = reply.get("kind")
+        if kind == "value":
+            return wire.decode(reply["value"])
+        if kind == "raised":
+            raise rebuild_exception(reply)
+        if kind == "unsupported":
+            raise TypeError(f"{self.name} returned {reply.get('type', 'an object')}, which cannot be graded: "
+                            "return numbers, strings, tuples, lists, dicts, tensors or numpy arrays")
+        raise TypeError(f"the notebook's kernel gave no answer for {self.name}: {reply.get('why', 'no reply')}")
+
+
+class NotebookNames(dict):
+    """A test cell's namespace: its own names, then the notebook's (looked up in the kernel), then builtins."""
+
+    def __init__(self, ask):
+        super().__init__(__name__="__test__", __builtins__=builtins)
+        self.ask = ask
+
+    def __missing__(self, name):
+        if name in builtins.__dict__:
+            raise KeyError(name)  # Python goes on to the builtins
+        reply = self.ask({"op": "lookup", "name": name})
+        kind = reply.get("kind")
+        if kind == "missing":
+            raise NameError(f"name {name!r} is not defined in the notebook")
+        if kind == "callable":
+            value = KernelFunction(name, self.ask)
+        elif kind == "value":
+            value = wire.decode(reply["value"])
+        elif kind == "unsupported":
+            raise TypeError(f"the notebook's {name} is {reply.get('type', 'an object')}, which a test cannot read: "
+                            "tests read numbers, strings, tuples, lists, dicts, tensors, arrays and the course's data")
+        else:
+            raise TypeError(f"the notebook's kernel gave no answer for {name}: {reply.get('why', 'no reply')}")
+        self[name] = value
+        return value
+
+
+def describe(err, source):
+    """(ename, evalue, traceback lines) of a failed test cell; hidden lines are never quoted."""
+    hidden = hidden_line_numbers(source)
     lines = source.splitlines()
-    marks = [i for i, line in enumerate(lines) if line.strip() in (BEGIN, END)]
-    if len(marks) != 2 or lines[marks[0]].strip() != BEGIN:
-        return None
-    begin, end = marks
-    return "\n".join(lines[: begin + 1]), "\n".join(lines[begin + 1: end]), "\n".join(lines[end:])
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == CELL_FILE]
+    ename, evalue = type(err).__name__, str(err)
+    if frames and frames[-1].lineno in hidden:
+        shown = [HIDDEN_NOTE]
+    else:
+        shown = [f"Test cell, line {f.lineno}\n----> {f.lineno} {lines[f.lineno - 1].strip()}"
+                 for f in frames if f.lineno not in hidden and 0 < f.lineno <= len(lines)]
+    if isinstance(err, StudentError) and err.kernel_traceback:
+        shown.append("raised in the notebook's kernel:\n" + clip(err.kernel_traceback, 4000))
+    return ename, evalue, shown + [f"{ename}: {evalue}"]
 
 
-def free_names(code):
-    """Names a block reads but never binds, less the builtins: in a hidden block, the student's answers."""
-    loaded, bound = set(), set()
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return sorted(loaded - bound - set(dir(builtins)))
+def run_test_cell(source, ask):
+    """Run one test cell; returns {"stdout": text, "error": None or {ename, evalue, traceback}}."""
+    printed = io.StringIO()
+    error = None
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            exec(compile(source, CELL_FILE, "exec"), NotebookNames(ask))
+        except KernelStopped:
+            raise
+        except BaseException as err:  # the verdict: any exception fails the cell (SystemExit included)
+            ename, evalue, lines = describe(err, source)
+            error = {"ename": ename, "evalue": evalue, "traceback": lines}
+    text = printed.getvalue() + "".join(f"warning: {w.category.__name__}: {w.message}\n" for w in caught)
+    return {"stdout": clip(text), "error": error}
 
 
-class RecordAnswers(NbGraderPreprocessor):
-    def preprocess(self, nb, resources):
-        resources["hidden_tests"] = {}
-        return super().preprocess(nb, resources)
+def serve():
+    """The judge's loop: JSON lines in on stdin, out on the file descriptor that was stdout."""
+    import torch
+    torch.set_num_threads(1)  # as in the kernel: the same references, bit for bit
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # anything else written to stdout (a C library, say) goes to the log, not the protocol
 
-    def preprocess_cell(self, cell, resources, index):
-        parts = split_hidden(cell.source) if is_test_cell(cell) else None
-        if parts is None:
-            return cell, resources
-        head, body, tail = parts
-        names = free_names(body)
-        resources["hidden_tests"][cell.metadata.nbgrader["grade_id"]] = {"source": cell.source, "hidden": body,
-                                                                        "names": names}
-        # one line before the block and one after it, so that the kernel's line numbers move by one at most
-        start = f"exec({RECORDER!r}); {RECORDER_NAME} = _GradingRecorder(globals(), {names!r})"
-        cell.source = "\n".join([head, start, body, f"{RECORDER_NAME}.publish()", tail])
-        return cell, resources
+    def send(message):
+        out.write(json.dumps(message) + "\n")
+        out.flush()
+
+    def ask(request):
+        send(request)
+        reply = json.loads(sys.stdin.readline() or '{"op": "abort"}')
+        if reply.get("op") == "abort":
+            raise KernelStopped(reply.get("why", "the kernel stopped"))
+        try:
+            return json.loads(reply["payload"]) if "payload" in reply else reply
+        except (ValueError, RecursionError):
+            return {"kind": "none", "why": "its answer was not valid JSON"}
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            result = run_test_cell(request["source"], ask)
+        except KernelStopped as stop:
+            result = {"stdout": "", "error": None, "stopped": str(stop)}
+        except RecursionError:
+            result = {"stdout": "", "error": {"ename": "NotData", "evalue": "data nested too deep", "traceback": []}}
+        send(dict(result, op="done"))
 
 
-def failure(verdict):
-    ename, evalue = verdict.get("ename", "AssertionError"), verdict.get("evalue", "")
-    return new_output("error", ename=ename, evalue=evalue, traceback=[
-        f"{ename}: {evalue}", "(a hidden test, judged outside the notebook's kernel from the answers it returned)"])
+BOOT = "import sys; sys.path[:0] = sys.argv[1:]; from grading.judge import serve; serve()"
 
 
-class JudgeHiddenTests(NbGraderPreprocessor):
-    timeout = Integer(600, help="seconds the replay of one notebook's hidden tests may take").tag(config=True)
+# --- the host: nbgrader's process, between the judge and the kernel ------------------------------------
 
-    def preprocess(self, nb, resources):
-        hidden = resources.get("hidden_tests", {})
-        cells = {c.metadata.nbgrader["grade_id"]: c for c in nb.cells
-                 if is_test_cell(c) and c.metadata.nbgrader["grade_id"] in hidden}
-        replay = []
-        for gid, cell in cells.items():
-            records = [out for out in cell.outputs if MIME in out.get("data", {})]
-            cell.outputs = [out for out in cell.outputs if out not in records]
-            cell.source = hidden[gid]["source"]
-            for out in cell.outputs:  # the recorder's two lines are not the student's concern
-                if out.get("output_type") == "error":
-                    out.traceback = ["\n".join(line for line in entry.splitlines() if RECORDER_NAME not in line
-                                               and "_GradingRecorder" not in line) for entry in out.traceback]
-            if any(out.get("output_type") == "error" for out in cell.outputs):
-                continue  # failed in the kernel already: 0 points, and its own message says why
-            answers = json.loads(records[-1]["data"][MIME]) if len(records) == 1 else {}
-            # only the block's free names are the student's to supply; anything else in the records is ignored
-            answers = {name: answers.get(name, {"kind": "missing", "why": "not recorded"})
-                       for name in hidden[gid]["names"]}
-            replay.append({"grade_id": gid, "hidden": hidden[gid]["hidden"], "answers": answers})
-        for gid, verdict in self.replay(replay).items():
-            if not verdict["passed"]:
-                cells[gid].outputs.append(failure(verdict))
-        return nb, resources
+class JudgeFailed(RuntimeError):
+    """The judge process itself failed or ran past its time: the instructor's tests, not the student."""
 
-    def replay(self, cells):
-        if not cells:
-            return {}
-        with tempfile.TemporaryDirectory() as folder:  # a working folder with nothing in it
-            run = subprocess.run([sys.executable, "-I", "-m", "grading.replay"], input=json.dumps({"cells": cells}),
-                                 capture_output=True, text=True, cwd=folder, timeout=self.timeout)
-        if run.returncode != 0:
-            raise RuntimeError(f"the replay of the hidden tests failed: {run.stderr[-2000:]}")
-        return json.loads(run.stdout)
+
+class Judge:
+    """The judge process of one notebook. `run(source, kernel)` judges one test cell.
+
+    kernel(code) runs code in the student's kernel and returns (the bridge's JSON reply or None, the
+    text the student's code printed meanwhile); it raises what nbclient raises when the kernel dies.
+    """
+
+    def __init__(self, timeout=600):
+        import course
+        import grading
+        paths = dict.fromkeys(str(Path(m.__file__).resolve().parents[1]) for m in (course, grading))
+        self.folder = tempfile.TemporaryDirectory(prefix="judge-")
+        self.log = open(Path(self.folder.name) / "judge.log", "w+")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.folder.name, "LANG": "C.UTF-8",
+               "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        work = Path(self.folder.name) / "work"
+        work.mkdir()
+        self.process = subprocess.Popen([sys.executable, "-I", "-c", BOOT, *paths], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, cwd=work, env=env, text=True)
+        self.timeout = timeout
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.log.close()
+        self.folder.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _send(self, message):
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def _receive(self):
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            self.process.kill()
+            self.log.seek(0)
+            why = "ran past its time limit" if not ready else "stopped"
+            raise JudgeFailed(f"the judge {why} ({self.timeout} s): {self.log.read()[-2000:]}")
+        return json.loads(line)
+
+    def run(self, source, kernel):
+        """Judge one test cell: {"stdout", "error", "printed"}; re-raises what `kernel` raised, if it did."""
+        self._send({"source": source})
+        printed, raised = [], None
+        while True:
+            message = self._receive()
+            if message["op"] == "done":
+                break
+            if raised is not None:
+                self._send({"op": "abort", "why": "the kernel stopped"})
+                continue
+            code = (f"__grading__.lookup({message['name']!r})" if message["op"] == "lookup"
+                    else f"__grading__.call({message['name']!r}, {message['payload']!r})")
+            try:
+                reply, text = kernel(code)
+            except Exception as err:  # DeadKernelError, CellTimeoutError: GuardedExecute stops the notebook
+                raised = err
+                self._send({"op": "abort", "why": str(err)})
+                continue
+            if text:
+                printed.append(f"({message['name']} printed, in the notebook's kernel:)\n{text}")
+            self._send({"op": "reply", "payload": reply} if reply is not None
+                       else {"op": "reply", "kind": "none", "why": "the kernel sent no answer"})
+        if raised is not None:
+            raise raised
+        return dict(message, printed=clip("".join(printed)))

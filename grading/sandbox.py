@@ -28,9 +28,15 @@ class SandboxUnavailable(RuntimeError):
     """bubblewrap is missing or cannot create namespaces on this machine."""
 
 
+# The course package graded with is bound here, and found first on the kernel's PYTHONPATH: the kernel
+# imports the same `course` as the grader (the one in the course folder being graded), wherever that
+# folder lives and whichever folder the venv's editable install points at.
+COURSE_LIB = "/opt/vi-stars"
+
+
 def read_only_roots():
-    """The folders the kernel needs to read: the base interpreter, the venv and the course package."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), Path(course.__file__).resolve().parent}
+    """The folders the kernel needs to read: the base interpreter and the venv."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
     # a folder inside another is already bound by its parent
     return sorted(r for r in roots if not any(p != r and p in r.parents for p in roots))
 
@@ -62,13 +68,16 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
-    args = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    # bwrap itself starts with an empty environment: inside, it is PID 1, and /proc/1/environ shows its own
+    env_tool = shutil.which("env") or "/usr/bin/env"
+    args = [env_tool, "-i", bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
     # the fresh mounts first: a later --tmpfs /tmp would hide a venv or course that lives under /tmp
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(FILE_LIMIT), "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), "--tmpfs", "/dev/shm"]
     args += system_binds()
     for root in read_only_roots():
         args += ["--ro-bind", str(root), str(root)]
+    args += ["--ro-bind", str(Path(course.__file__).resolve().parent), f"{COURSE_LIB}/course"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
     args += ["--size", str(FILE_LIMIT), "--tmpfs", str(work_dir)]
     for name in files:
@@ -80,6 +89,7 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
         "HOME": "/tmp",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": COURSE_LIB,
         "OMP_NUM_THREADS": "1",
         "LANG": "C.UTF-8",
         "NBGRADER_EXECUTION": "autograde",
@@ -112,9 +122,14 @@ def check(scratch):
     for name in ("work", "ipc"):
         (scratch / name).mkdir(parents=True, exist_ok=True)
     argv = bwrap_argv(scratch / "work", scratch / "ipc")
-    run = subprocess.run(argv + [sys.executable, "-c", "import torch"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(argv + [sys.executable, "-c", "import torch, course; print(course.__file__)"],
+                         capture_output=True, text=True, timeout=120)
     if run.returncode != 0:
-        raise SandboxUnavailable(f"the grading sandbox could not start a Python: {run.stderr.strip()[-800:]}")
+        raise SandboxUnavailable(f"the grading sandbox could not start a Python that imports torch and course "
+                                 f"(course bound from {Path(course.__file__).resolve().parent}): {run.stderr.strip()[-800:]}")
+    if not run.stdout.strip().startswith(f"{COURSE_LIB}/course/"):
+        raise SandboxUnavailable(f"the grading sandbox imports course from {run.stdout.strip()}, not from "
+                                 f"{Path(course.__file__).resolve().parent}")
     with socket.create_server(("127.0.0.1", 0)) as listener:  # the sandbox must not reach this machine's ports
         probe = f"import socket; socket.create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2)"
         net = subprocess.run(argv + [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

@@ -1,121 +1,255 @@
-"""Hidden tests judged outside the kernel: what the kernel records, and how the replay judges it."""
-import ast
-import math
-import sys
+"""Test cells judged outside the student's kernel: the data that crosses, and what a kernel can and cannot do.
 
+The notebook-level tests run grading.execute.GuardedExecute on a small notebook in a real kernel (no
+sandbox, a few seconds): answer cells that try what a hostile student would, and test cells that check
+what reached the judge.
+"""
+import ast
+import builtins
+import collections
+import json
+import math
+
+import nbformat
 import numpy as np
 import pytest
 import torch
+from nbformat.v4 import new_code_cell, new_notebook
 
-from grading import judge, replay
-from grading.record import _grading_encode as encode
+import course
+from grading import judge, wire
+from grading.execute import GuardedExecute
+from grading.feedback import is_test_cell, visible_source
 from grading.submissions import NOTEBOOK, ROOT, read
 
 SOURCE = read(ROOT / "source" / NOTEBOOK)
 
 
-def answer_names(nb):
-    """Every name the notebook's answer cells define at top level: their functions and variables."""
-    names = set()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            for node in ast.parse(cell.source).body:
-                if isinstance(node, ast.FunctionDef):
-                    names.add(node.name)
-                elif isinstance(node, ast.Assign):
-                    names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-    return names
-
-
-def test_every_hidden_block_reads_nothing_but_the_students_answers():
-    """The convention the judge relies on: a hidden block imports all else it uses."""
-    answers = answer_names(SOURCE)
-    blocks = [judge.split_hidden(c.source) for c in SOURCE.cells if judge.is_test_cell(c)]
-    assert len(blocks) == 11 and all(blocks)
-    for _, body, _ in blocks:
-        assert set(judge.free_names(body)) <= answers, judge.free_names(body)
+def roundtrip(value):
+    return wire.decode(json.loads(json.dumps(wire.encode(value))))
 
 
 @pytest.mark.parametrize("value", [
-    1.5, float("nan"), 3, True, None, "text", (1, 2.5), [1, (2, 3)], {"a": 1.0},
-    torch.tensor([[1.0, 2.5]], dtype=torch.float32), torch.arange(6, dtype=torch.float64).reshape(2, 3),
-    torch.tensor([1, 2], dtype=torch.int64), torch.ones(3, requires_grad=True) * 2, np.arange(4.0).reshape(2, 2),
+    None, True, 3, 2**80, 1.5, float("inf"), 1 - 2j, "text", (1, 2.5), [1, (2, 3)], {"a": 1.0, 2: (3,)}, {1, 2},
+    torch.tensor([[1.0, 2.5]]), torch.arange(6, dtype=torch.float64).reshape(2, 3).T, torch.tensor([1, 2]),
+    torch.tensor([True, False]), torch.ones(2, dtype=torch.bfloat16), torch.empty(0, 3), np.arange(4.0).reshape(2, 2),
+    np.array([1, 2], dtype=np.int32), np.float32(2.5), np.bool_(True),
 ])
-def test_recorded_answers_come_back_as_they_were(value):
-    back = replay.decode(encode(value))
+def test_data_comes_back_exactly_as_it_was(value):
+    back = roundtrip(value)
+    assert type(back) is type(value)
     if isinstance(value, torch.Tensor):
-        assert type(back) is torch.Tensor and back.dtype == value.dtype and torch.equal(back, value.detach())
+        assert back.dtype == value.dtype and back.shape == value.shape and torch.equal(back, value)
     elif isinstance(value, np.ndarray):
-        assert np.array_equal(back, value) and back.dtype == value.dtype
-    elif isinstance(value, float) and math.isnan(value):
-        assert math.isnan(back)
+        assert back.dtype == value.dtype and np.array_equal(back, value)
     else:
-        assert back == value and type(back) is type(value)
+        assert back == value
 
 
-def test_objects_that_claim_to_equal_anything_cannot_be_recorded():
-    class Any(tuple):
-        def __eq__(self, other):
-            return True
-    with pytest.raises(replay.NotGradable, match="Any"):
-        replay.decode(encode(Any((1, 2))))
+def test_subclasses_come_back_as_the_plain_type():
+    Pair = collections.namedtuple("Pair", "a b")
+    assert type(roundtrip(torch.Size([3, 4]))) is tuple and roundtrip(torch.Size([3, 4])) == (3, 4)
+    assert type(roundtrip(Pair(1, 2))) is tuple
+    assert type(roundtrip(torch.nn.Parameter(torch.ones(2)))) is torch.Tensor
+    assert type(roundtrip(collections.OrderedDict(a=1))) is dict
+    assert math.isnan(roundtrip(float("nan")))
 
 
-def function(*results, source=""):
-    return {"kind": "function", "source": source, "results": [{"value": encode(r)} for r in results]}
+def test_the_courses_data_classes_cross_and_are_rebuilt_by_their_own_constructors():
+    data = course.simulate(n=3, seed=4)
+    back = roundtrip(data)
+    assert isinstance(back, course.StarData) and torch.equal(back.images, data.images)
+    assert float(back.prior.loc) == float(data.prior.loc) and back.background == data.background
+    vi = roundtrip(course.fit_vi(data, iterations=5))
+    assert isinstance(vi, course.VIResult) and isinstance(vi.history.records[0], course.LogRecord)
 
 
-DOUBLE = "import torch\nassert torch.allclose(double(torch.ones(2)), torch.full((2,), 2.0)), 'double it'"
+def test_anything_else_is_refused_by_type():
+    class Mine(float):
+        pass
+    for value in [object(), print, torch.nn.Linear(2, 2), np.array(["a"]), np.array([None]), Mine]:
+        with pytest.raises(wire.NotData):
+            wire.encode(value)
 
 
-def test_a_right_answer_passes_and_a_wrong_one_fails_with_the_tests_message():
-    right = replay.judge({"grade_id": "t", "hidden": DOUBLE, "answers": {"double": function(torch.full((2,), 2.0))}})
-    wrong = replay.judge({"grade_id": "t", "hidden": DOUBLE, "answers": {"double": function(torch.ones(2))}})
-    assert right == {"passed": True}
-    assert wrong == {"passed": False, "ename": "AssertionError", "evalue": "double it"}
-
-
-@pytest.mark.parametrize("record", [
-    function(),                                                     # called here, never in the kernel
-    {"kind": "function", "source": "", "results": [{"raised": "ValueError: no"}]},
-    {"kind": "module", "module": "torch"},                          # an answer that says it is a module
-    {"kind": "value", "value": encode(2.0)},                        # a number where a function was asked for
-    {"kind": "missing", "why": "double is not defined in the notebook"},
+@pytest.mark.parametrize("tree", [
+    {"t": "module", "v": "os"}, {"t": "data", "cls": "Popen", "v": {}}, {"t": "dist", "cls": "StarData", "v": {}},
+    {"t": "tensor", "dtype": "object", "shape": [1], "v": ""}, {"t": "tensor", "dtype": "float32", "shape": [2], "v": "AAAA"},
+    {"t": "ndarray", "dtype": "|O", "shape": [1], "v": "AAAAAAAAAAA="}, {"t": "int", "v": "1" * 5000},
+    {"t": "dict", "v": [[{"t": "list", "v": []}, {"t": "none"}]]}, {"t": "tuple", "v": "no"}, "text", [],
+    {"t": "data", "cls": "StarData", "v": {"psf": {"t": "none"}}},
 ])
-def test_missing_or_misdescribed_answers_fail(record):
-    assert not replay.judge({"grade_id": "t", "hidden": DOUBLE, "answers": {"double": record}})["passed"]
+def test_malformed_trees_are_refused(tree):
+    with pytest.raises(wire.NotData):
+        wire.decode(tree)
 
 
-def test_source_checks_see_the_students_source():
-    hidden = "import inspect\nassert '.clamp' not in inspect.getsource(clip)"
-    honest = function(source="def clip(x):\n    return torch.where(x < 0, 0, x)\n")
-    dodge = function(source="def clip(x):\n    return x.clamp(0)\n")
-    assert replay.judge({"grade_id": "t", "hidden": hidden, "answers": {"clip": honest}})["passed"]
-    assert not replay.judge({"grade_id": "t", "hidden": hidden, "answers": {"clip": dodge}})["passed"]
+def test_deep_trees_are_refused():
+    tree = {"t": "none"}
+    for _ in range(wire.MAX_DEPTH + 5):
+        tree = {"t": "list", "v": [tree]}
+    with pytest.raises(wire.NotData, match="deep"):
+        wire.decode(tree)
 
 
-def test_replay_imports_the_installed_course_whatever_the_environment(tmp_path, monkeypatch):
-    (tmp_path / "course.py").write_text("raise ImportError('a shadowing course.py was imported')\n")
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
-    hidden = "import course\nassert course.simulate(n=2, seed=1).images.shape == (2, 15, 15)"
-    verdicts = judge.JudgeHiddenTests().replay([{"grade_id": "t", "hidden": hidden, "answers": {}}])
-    assert verdicts == {"t": {"passed": True}}
-    assert sys.flags.isolated == 0  # only the replay's interpreter is isolated, not this one
+def free_names(source):
+    """Names a cell reads but never binds or imports, less the builtins."""
+    loaded, bound = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+    return loaded - bound - set(dir(builtins))
 
 
-def test_recorder_wraps_and_puts_back(monkeypatch):
-    from grading import record
-    published = []
-    monkeypatch.setattr(record, "_publish", published.append)
-    namespace = {"square": lambda x: x * x, "rate": 0.5, "torch": torch}
-    original = namespace["square"]
-    recorder = record._GradingRecorder(namespace, ["square", "rate", "torch", "absent"])
-    assert namespace["square"](3) == 9 and namespace["square"] is not original
-    recorder.publish()
-    assert namespace["square"] is original
-    records = judge.json.loads(published[0][judge.MIME])
-    assert records["square"]["results"] == [{"value": {"t": "py", "v": 9}}]
-    assert records["rate"] == {"kind": "value", "value": {"t": "py", "v": 0.5}}
-    assert records["torch"] == {"kind": "module", "module": "torch"}
-    assert records["absent"]["kind"] == "missing"
+def test_every_test_cell_imports_what_it_uses_and_reads_only_the_notebooks_data():
+    """A test cell runs in the judge, where the notebook's imports do not exist: it imports what it uses."""
+    imported, defined = set(), set()
+    for cell in SOURCE.cells:
+        if cell.cell_type == "code" and not is_test_cell(cell):
+            for node in ast.walk(ast.parse(cell.source)):
+                if isinstance(node, ast.alias):
+                    imported.add((node.asname or node.name).split(".")[0])
+                elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    defined.add(node.id)
+                elif isinstance(node, ast.FunctionDef):
+                    defined.add(node.name)
+    tests = [c for c in SOURCE.cells if is_test_cell(c)]
+    assert len(tests) == 11
+    for cell in tests:
+        names = free_names(cell.source)
+        assert not names & imported, (cell.metadata.nbgrader.grade_id, names & imported)
+        assert names <= defined, (cell.metadata.nbgrader.grade_id, names - defined)
+
+
+# --- a real kernel ----------------------------------------------------------------------------------------
+SECRET = "sixty-four thousand and one"  # only in the hidden tests below
+
+ANSWERS = r'''
+import sys, torch, numpy as np, collections
+from torch import nn
+SEEN = []
+def _spy(info):
+    SEEN.append(info.raw_cell)
+    print("SPY", info.raw_cell)
+get_ipython().events.register("pre_run_cell", _spy)
+get_ipython().input_transformers_cleanup.append(lambda lines: (SEEN.append("".join(lines)), lines)[1])
+def _tracer(frame, event, arg):
+    if "_want" in frame.f_globals or "_want" in frame.f_locals:
+        SEEN.append(str(frame.f_globals.get("_want", frame.f_locals.get("_want"))))
+    return None
+sys.settrace(_tracer)
+
+def peek(x):
+    """Returns whatever the caller is about to compare with, if it can find it."""
+    f = sys._getframe(1)
+    return f.f_globals.get("_want", f.f_locals.get("_want", x))
+def shape_answer():
+    return torch.zeros(2, 3, 4).shape
+Pair = collections.namedtuple("Pair", "a b")
+def pair():
+    return Pair(1.5, np.float32(2.5))
+def parameter():
+    return nn.Parameter(torch.ones(3))
+def strict(x):
+    if x < 0:
+        raise ValueError("x must be >= 0, got %s" % x)
+    return x
+class Anything(float):
+    def __eq__(self, other):
+        return True
+def anything():
+    return Anything(1.0)
+def module():
+    return sys
+def leaked():
+    return any("HIDDEN" in s or "_want" in s for s in SEEN)
+def chatty():
+    print("hello from the kernel")
+    return 7
+lab_value = torch.arange(3.0)
+'''
+
+TEST_CELLS = {
+    "peek": f"x = peek(5)\n### BEGIN HIDDEN TESTS\n_want = '{SECRET}'\nassert peek(1) == 1, 'peek returns its argument'\n### END HIDDEN TESTS",
+    "values": "import torch\nassert shape_answer() == (2, 3, 4)\nassert pair() == (1.5, 2.5)\n"
+              "assert torch.equal(parameter(), torch.ones(3)) and type(parameter()) is torch.Tensor\n"
+              "assert torch.equal(lab_value, torch.arange(3.0))",
+    "raises": "try:\n    strict(-1)\nexcept ValueError as err:\n    assert 'x must be >= 0' in str(err)\nelse:\n    raise AssertionError('expected ValueError')\nassert strict(2) == 2",
+    "anything": "assert anything() != 2.0",
+    "module": "module()",
+    "missing": "never_defined()",
+    "chatty": "print('the test prints')\nassert chatty() == 7",
+    "hidden_fails": f"assert strict(1) == 1\n### BEGIN HIDDEN TESTS\nassert strict(3) == 4, 'strict must return its argument'  # {SECRET}\n### END HIDDEN TESTS",
+    "leak": "assert not leaked()",
+}
+
+
+@pytest.fixture(scope="module")
+def judged(tmp_path_factory):
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells.append(new_code_cell(ANSWERS))
+    for name, source in TEST_CELLS.items():
+        nb.cells.append(new_code_cell(source, metadata={"nbgrader": {"grade": True, "grade_id": name, "points": 1,
+                                                                     "locked": True, "solution": False}}))
+    nb.cells.append(new_code_cell("print('SEEN', len(SEEN))"))
+    folder = tmp_path_factory.mktemp("judged")
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(folder)}})
+    return {c.metadata["nbgrader"]["grade_id"] if "nbgrader" in c.metadata else "last": c for c in nb.cells[1:]}
+
+
+def errors(cell):
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def text(cell):
+    return json.dumps(cell.outputs)
+
+
+def test_no_test_code_reaches_the_kernel(judged):
+    for cell in judged.values():
+        assert SECRET not in text(cell) and "BEGIN HIDDEN" not in text(cell)
+    assert not errors(judged["leak"])
+    # the hooks ran, and saw nothing of a test but the names it read and the data it passed
+    assert "SPY __grading__.lookup('leaked')" in text(judged["leak"])
+
+
+def test_an_answer_cannot_read_what_it_is_compared_with(judged):
+    assert not errors(judged["peek"])  # peek found no _want: it returned its argument
+
+
+def test_correct_values_in_other_types_pass(judged):
+    assert not errors(judged["values"])
+
+
+def test_a_student_exception_comes_back_by_type_and_message(judged):
+    assert not errors(judged["raises"])
+
+
+def test_objects_of_the_kernels_making_cannot_pass(judged):
+    assert not errors(judged["anything"])  # it came back as the plain float 1.0, which is not 2.0
+    [err] = errors(judged["module"])
+    assert "cannot be graded" in err.evalue and "module" in err.evalue
+    [err] = errors(judged["missing"])
+    assert err.ename == "NameError" and "not defined in the notebook" in err.evalue
+
+
+def test_what_the_test_and_the_students_function_print_is_shown(judged):
+    assert "the test prints" in text(judged["chatty"]) and "hello from the kernel" in text(judged["chatty"])
+    assert not errors(judged["chatty"])
+
+
+def test_a_failing_hidden_test_shows_its_message_not_its_code(judged):
+    [err] = errors(judged["hidden_fails"])
+    assert err.ename == "AssertionError" and err.evalue == "strict must return its argument"
+    assert judge.HIDDEN_NOTE in err.traceback and "strict(3)" not in text(judged["hidden_fails"])
+
+
+def test_feedback_source_keeps_only_the_visible_part():
+    source = TEST_CELLS["hidden_fails"]
+    assert visible_source(source) == "assert strict(1) == 1"

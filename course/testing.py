@@ -1,0 +1,100 @@
+"""Checks for the lab's answers, as its test cells use them: values, not types.
+
+An answer is right when its values are. A number may be a Python int or float, a numpy scalar, or a
+tensor or array of one element; a vector may be a tensor of any float dtype, a numpy array, a list or a
+tuple; a tuple may be any sequence. Shapes and lengths are checked exactly: no broadcasting, and no
+check passes on an empty answer. Each check raises AssertionError with a message that names the answer.
+"""
+import math
+import numbers
+
+import torch
+
+
+def _kind(value):
+    return type(value).__name__
+
+
+def as_number(value, what):
+    """`value` as a Python float: a real number, or a tensor or array holding exactly one."""
+    if isinstance(value, (bool, str)) or value is None:
+        raise AssertionError(f"{what} must be a number, got {_kind(value)} {value!r:.40}")
+    if isinstance(value, numbers.Real):
+        return float(value)
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise AssertionError(f"{what} must be a number, got {_kind(value)}") from None
+    if t.numel() != 1 or t.dtype == torch.bool or t.is_complex():
+        raise AssertionError(f"{what} must be one real number, got {_kind(value)} of shape {tuple(t.shape)}")
+    return float(t.reshape(()))
+
+
+def as_numbers(value, what, length):
+    """`value` as a list of exactly `length` floats: any sequence of numbers, or a 1-D tensor or array."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+        raise AssertionError(f"{what} must be a sequence of {length} numbers, got {_kind(value)}")
+    if len(value) != length:
+        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+    return [as_number(v, f"entry {i} of {what}") for i, v in enumerate(value)]
+
+
+def as_int(value, what):
+    """`value` as a Python int: a number whose value is a whole number."""
+    number = as_number(value, what)
+    if not (math.isfinite(number) and number.is_integer()):
+        raise AssertionError(f"{what} must be a whole number, got {number!r}")
+    return int(value) if isinstance(value, numbers.Integral) else int(number)
+
+
+def as_ints(value, what, length):
+    """`value` as a tuple of exactly `length` ints (a tuple, list, torch.Size, or 1-D integer tensor)."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+        raise AssertionError(f"{what} must be a sequence of {length} ints, got {_kind(value)}")
+    if len(value) != length:
+        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+    return tuple(as_int(v, f"entry {i} of {what}") for i, v in enumerate(value))
+
+
+def as_bool(value, what):
+    """`value` as a Python bool: a bool, a numpy bool, 0 or 1, or a tensor or array holding one of those."""
+    if isinstance(value, bool):
+        return value
+    try:
+        t = torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise AssertionError(f"{what} must be True or False, got {_kind(value)}") from None
+    if t.numel() != 1 or t.is_complex() or float(t.reshape(())) not in (0.0, 1.0):
+        raise AssertionError(f"{what} must be True or False, got {value!r:.40}")
+    return bool(t.reshape(()))
+
+
+def as_values(value, what, shape):
+    """`value` as a float64 tensor of exactly `shape`: a tensor or array of any real dtype, or nested lists."""
+    try:
+        t = torch.as_tensor(value.copy() if hasattr(value, "__array__") and not isinstance(value, torch.Tensor)
+                            else value)
+    except (TypeError, ValueError, RuntimeError):
+        raise AssertionError(f"{what} must be a tensor (or array) of numbers, got {_kind(value)}") from None
+    if t.is_complex():
+        raise AssertionError(f"{what} must be real, got complex values")
+    if tuple(t.shape) != tuple(shape):
+        raise AssertionError(f"{what} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+    return t.detach().to(torch.float64)
+
+
+def assert_close(got, want, what, rtol=1e-6, atol=0.0, hint=""):
+    """Raise AssertionError unless `got` has `want`'s shape and |got - want| <= atol + rtol |want| everywhere.
+
+    NaN matches NaN only. The message says where the largest miss is, not what was expected, then `hint`.
+    """
+    want = torch.as_tensor(want).detach().to(torch.float64)
+    got = as_values(got, what, want.shape)
+    both_nan = got.isnan() & want.isnan()
+    miss = torch.where(both_nan, 0.0, (got - want).abs() - (atol + rtol * want.abs()))
+    miss = torch.where(miss.isnan(), math.inf, miss)
+    if (miss > 0).any():
+        worst = int(miss.reshape(-1).argmax())
+        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), want.shape)) if want.dim() else ()
+        where = f"{what} is off at index {index}{' and elsewhere' if int((miss > 0).sum()) > 1 else ''}"
+        raise AssertionError(f"{where}: {hint}" if hint else where)

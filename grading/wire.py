@@ -1,0 +1,205 @@
+"""Values as data: what crosses between the student's kernel and the judge.
+
+    encode(value) -> JSON-able tree        decode(tree) -> value
+
+Data means: None, bools, ints, floats, complex numbers and strings; tuples, lists, sets and dicts
+of data (their subclasses, such as `torch.Size` or a namedtuple, travel as the plain container);
+torch tensors and numpy arrays of numbers or bools, any shape (as raw bytes: exact to the last bit;
+`nn.Parameter` and other tensor subclasses travel as plain tensors); numpy scalars; the course's data
+classes (`course.StarData`, `course.VIResult`, ...) and the flux priors (`torch.distributions`).
+Anything else is refused with its type's name: no object of a kernel's making ever reaches the judge.
+
+The same file runs on both sides. In the student's kernel (grading.kernel_bridge pastes it there) it
+encodes what the student's functions return; nothing there decides a grade. In the judge it decodes,
+strictly: every tree is checked node by node, a tensor is rebuilt from its bytes, a data class from
+its fields through its own constructor, and only classes named in `data_classes()` are ever built.
+"""
+import base64
+import dataclasses
+import math
+
+MAX_DEPTH = 64
+# dtypes whose bytes are rebuilt as they are; bfloat16 travels as the bits of an int16
+TENSOR_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128",
+                 "int8", "int16", "int32", "int64", "uint8", "bool")
+ARRAY_KINDS = "biufc"  # numpy: bool, signed, unsigned, float, complex (never object, str or void)
+
+
+class NotData(TypeError):
+    """A value that cannot cross: an object of some other type, or a malformed tree."""
+
+
+def data_classes():
+    """{name: class}: the only classes a tree may name, and how each is taken apart and rebuilt."""
+    from torch.distributions import Normal, Pareto
+
+    import course
+    classes = {cls.__name__: cls for cls in (course.StarData, course.VIResult, course.GridPosterior,
+                                              course.History, course.LogRecord)}
+    classes.update(Normal=Normal, Pareto=Pareto)
+    return classes
+
+
+DISTRIBUTION_PARAMETERS = {"Normal": ("loc", "scale"), "Pareto": ("scale", "alpha")}
+
+
+def _tensor_bytes(t):
+    import torch
+    t = torch.Tensor.detach(t).cpu().contiguous()
+    if t.dtype == torch.bfloat16:
+        t = t.view(torch.int16)
+    return t.numpy().tobytes()
+
+
+def encode(value, depth=0):
+    """The JSON-able tree of `value`; raises NotData for anything that is not data (module docstring)."""
+    if depth > MAX_DEPTH:
+        raise NotData(f"data nested more than {MAX_DEPTH} deep")
+    kind = type(value)
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, bool):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, int):
+        return {"t": "int", "v": str(int.__index__(value))}  # as text: JSON has no integers beyond 2**53
+    if isinstance(value, float):
+        return {"t": "float", "v": float.hex(value)}  # exact, NaN and inf included
+    if isinstance(value, complex):
+        return {"t": "complex", "v": [float.hex(float(value.real)), float.hex(float(value.imag))]}
+    if isinstance(value, str):
+        return {"t": "str", "v": str.__str__(value)}
+    for name, base in (("tuple", tuple), ("list", list), ("set", set), ("frozenset", frozenset)):
+        if isinstance(value, base):
+            return {"t": name, "v": [encode(v, depth + 1) for v in base.__iter__(value)]}
+    if isinstance(value, dict):
+        return {"t": "dict", "v": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
+    module = getattr(kind, "__module__", "") or ""
+    if module.startswith("torch") and _is_tensor(value):
+        import torch
+        dtype = str(value.dtype).removeprefix("torch.")
+        if dtype not in TENSOR_DTYPES or value.layout != torch.strided or value.is_quantized:
+            raise NotData(f"a tensor of dtype {dtype} and layout {value.layout}")
+        return {"t": "tensor", "dtype": dtype, "shape": [int(s) for s in value.shape],
+                "v": base64.b64encode(_tensor_bytes(value)).decode()}
+    if module.startswith("numpy"):
+        import numpy as np
+        if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in ARRAY_KINDS:
+            array = np.asarray(value)
+            tag = "ndarray" if isinstance(value, np.ndarray) else "npscalar"
+            return {"t": tag, "dtype": array.dtype.str, "shape": list(array.shape),
+                    "v": base64.b64encode(array.tobytes(order="C")).decode()}
+    name = kind.__name__
+    if name in DISTRIBUTION_PARAMETERS and module.startswith("torch.distributions"):
+        return {"t": "dist", "cls": name,
+                "v": {p: encode(getattr(value, p), depth + 1) for p in DISTRIBUTION_PARAMETERS[name]}}
+    if dataclasses.is_dataclass(value) and module.startswith("course"):
+        fields = {f.name: encode(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
+        return {"t": "data", "cls": name, "v": fields}
+    raise NotData(f"an object of type {module}.{kind.__qualname__}")
+
+
+def _is_tensor(value):
+    import torch
+    return isinstance(value, torch.Tensor)
+
+
+def _field(tree, key, kind):
+    if not isinstance(tree, dict) or not isinstance(tree.get(key), kind):
+        raise NotData(f"malformed data: expected {key!r} of type {kind.__name__}")
+    return tree[key]
+
+
+def _shape(tree):
+    shape = _field(tree, "shape", list)
+    if len(shape) > 32 or not all(type(s) is int and 0 <= s for s in shape):
+        raise NotData("malformed data: a shape must be a list of at most 32 sizes >= 0")
+    return shape
+
+
+def _raw(tree, itemsize, shape):
+    raw = base64.b64decode(_field(tree, "v", str), validate=True)
+    if len(raw) != itemsize * math.prod(shape):
+        raise NotData(f"malformed data: {len(raw)} bytes for shape {shape}")
+    return raw
+
+
+def decode(tree, depth=0, classes=None):
+    """The value a tree describes (see encode); raises NotData for any tree encode could not have made."""
+    if depth > MAX_DEPTH:
+        raise NotData(f"data nested more than {MAX_DEPTH} deep")
+    tag = _field(tree, "t", str)
+    if tag == "none":
+        return None
+    if tag == "bool":
+        return _field(tree, "v", bool)
+    if tag == "int":
+        text = _field(tree, "v", str)
+        if len(text) > 4300:
+            raise NotData("malformed data: an integer too long")
+        return int(text)
+    if tag == "float":
+        return float.fromhex(_field(tree, "v", str))
+    if tag == "complex":
+        re_im = _field(tree, "v", list)
+        if len(re_im) != 2 or not all(isinstance(x, str) for x in re_im):
+            raise NotData("malformed data: a complex number is two floats")
+        return complex(float.fromhex(re_im[0]), float.fromhex(re_im[1]))
+    if tag == "str":
+        return _field(tree, "v", str)
+    if tag in ("tuple", "list", "set", "frozenset"):
+        items = [decode(v, depth + 1, classes) for v in _field(tree, "v", list)]
+        try:
+            return {"tuple": tuple, "list": list, "set": set, "frozenset": frozenset}[tag](items)
+        except TypeError:
+            raise NotData("malformed data: a set of unhashable items") from None
+    if tag == "dict":
+        pairs = _field(tree, "v", list)
+        if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise NotData("malformed data: a dict is a list of [key, value] pairs")
+        try:
+            return {decode(k, depth + 1, classes): decode(v, depth + 1, classes) for k, v in pairs}
+        except TypeError:
+            raise NotData("malformed data: a dict with an unhashable key") from None
+    if tag == "tensor":
+        import torch
+        dtype = _field(tree, "dtype", str)
+        if dtype not in TENSOR_DTYPES:
+            raise NotData(f"malformed data: tensor dtype {dtype!r}")
+        torch_dtype = getattr(torch, dtype)
+        wire_dtype = torch.int16 if dtype == "bfloat16" else torch_dtype
+        shape = _shape(tree)
+        raw = _raw(tree, torch.empty((), dtype=wire_dtype).element_size(), shape)
+        flat = torch.frombuffer(bytearray(raw), dtype=wire_dtype) if raw else torch.empty(0, dtype=wire_dtype)
+        return flat.view(torch_dtype).reshape(shape).clone()
+    if tag in ("ndarray", "npscalar"):
+        import numpy as np
+        try:
+            dtype = np.dtype(_field(tree, "dtype", str))
+        except TypeError:
+            raise NotData("malformed data: numpy dtype") from None
+        if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
+            raise NotData(f"malformed data: numpy dtype {dtype}")
+        shape = _shape(tree)
+        array = np.frombuffer(_raw(tree, dtype.itemsize, shape), dtype=dtype).reshape(shape).copy()
+        if tag == "npscalar":
+            if shape:
+                raise NotData("malformed data: a numpy scalar has no shape")
+            return array[()]
+        return array
+    if tag in ("dist", "data"):
+        classes = data_classes() if classes is None else classes
+        name = _field(tree, "cls", str)
+        fields = _field(tree, "v", dict)
+        allowed = DISTRIBUTION_PARAMETERS if tag == "dist" else {n for n in classes if n not in DISTRIBUTION_PARAMETERS}
+        if name not in allowed or name not in classes:
+            raise NotData(f"malformed data: no data class {name!r}")
+        cls = classes[name]
+        expected = DISTRIBUTION_PARAMETERS[name] if tag == "dist" else [f.name for f in dataclasses.fields(cls)]
+        if set(fields) != set(expected):
+            raise NotData(f"malformed data: {name} takes the fields {sorted(expected)}")
+        values = {k: decode(v, depth + 1, classes) for k, v in fields.items()}
+        try:
+            return cls(**values)
+        except Exception as err:  # the class's own checks: a StarData with inconsistent shapes, say
+            raise NotData(f"malformed data: {name}({', '.join(expected)}) refused: {err}") from None
+    raise NotData(f"malformed data: unknown tag {tag!r}")
