@@ -8,7 +8,7 @@ PORT ?= 8888
 ASSIGNMENT := vi_stars
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test bench notebook release grade selfcheck clean
+.PHONY: setup lab test bench notebook release grade mutants selfcheck clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,11 @@ SANDBOX ?= on
 grade: setup
 	$(BIN)/python -m grading.batch --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
 		$(if $(DB_URL),--db-url '$(DB_URL)') $(if $(SHARD),--shard $(SHARD))
+
+# Mutation testing of the tests: correct answers written in other styles (all must earn full marks) and wrong
+# answers (all must lose their points), from tests/answers.py, graded as a class; prints the score per test.
+mutants: setup
+	$(BIN)/python -m grading.mutation tests/answers.py --jobs $(JOBS) --sandbox $(SANDBOX)
 
 # Autograde the reference solution RUNS times in a throw-away copy: every run must score full marks.
 RUNS ?= 20

@@ -2,11 +2,13 @@
 
     python -m grading.batch [--jobs N] [--sandbox off] [--cell-timeout S]     (or: make grade JOBS=N)
 
-1. checks each submitted/<student>/ and stages a repaired copy (grading.preflight);
-2. runs `nbgrader autograde` for each student in its own process, N at a time, each kernel in a
+1. grades the reference solution first, in the same sandbox, into a throw-away gradebook (the canary):
+   unless it scores full marks, nothing is graded and the report says why;
+2. checks each submitted/<student>/ and stages a repaired copy (grading.preflight);
+3. runs `nbgrader autograde` for each student in its own process, N at a time, each kernel in a
    bubblewrap sandbox (grading.sandbox) with one torch thread;
-3. writes feedback without hidden tests (grading.feedback) and grades.csv;
-4. prints a report, one line per student (also written to grading-report.txt): the score, what was
+4. writes feedback without hidden tests (grading.feedback) and grades.csv;
+5. prints a report, one line per student (also written to grading-report.txt): the score, what was
    repaired, where a run was stopped, and why a submission could not be graded.
 """
 import argparse
@@ -27,9 +29,14 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grading import preflight, sandbox
 from grading.execute import STOPPED
-from grading.submissions import ASSIGNMENT, nbgrader, venv_env
+from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
 
 REPORT = "grading-report.txt"
+CANARY = "reference-solution"
+
+
+class CanaryFailed(RuntimeError):
+    """The reference solution did not score full marks: grading this class would be wrong."""
 
 
 @dataclass
@@ -56,9 +63,9 @@ def environment(**extra):
     return env
 
 
-def ensure_assignment(coursedir, root):
+def ensure_assignment(db_url, course_id, root):
     """Record the assignment and its tests in the gradebook, from source/, if it is not there yet."""
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+    with Gradebook(db_url, course_id) as gb:
         try:
             gb.find_assignment(ASSIGNMENT)
             return
@@ -66,21 +73,22 @@ def ensure_assignment(coursedir, root):
             pass
     with tempfile.TemporaryDirectory() as release:  # release/ itself is left as committed
         subprocess.run(nbgrader("generate_assignment", ASSIGNMENT, f"--CourseDirectory.release_directory={release}",
-                                f"--CourseDirectory.db_url={coursedir.db_url}"),
+                                f"--CourseDirectory.db_url={db_url}"),
                        cwd=root, env=environment(), check=True, capture_output=True)
 
 
-def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeout, student_timeout):
+def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail)."""
     job = Path(scratch) / student
     ipc, share = job / "ipc", job / "share"
     for folder in (ipc, share):
         folder.mkdir(parents=True)
+    autograded = Path(autograded or Path(root, "autograded")).resolve()
     args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
-                    f"--CourseDirectory.submitted_directory={staging}",
-                    f"--CourseDirectory.db_url={coursedir.db_url}", f"--Execute.timeout={cell_timeout}")
+                    f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
+                    f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}")
     if sandboxed:
-        work = Path(root, "autograded", student, ASSIGNMENT).resolve()
+        work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
         files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
         kernel = sandbox.write_kernelspec(share, work, ipc, files)
@@ -97,6 +105,28 @@ def autograde(student, root, coursedir, staging, scratch, sandboxed, cell_timeou
         log.seek(0)
         tail = log.read()[-2000:]
     return code, tail
+
+
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout):
+    """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
+    throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
+    folder = Path(scratch) / "canary"
+    db_url = f"sqlite:///{folder / 'gradebook.db'}"
+    (folder / "submitted" / CANARY / ASSIGNMENT).mkdir(parents=True)
+    ensure_assignment(db_url, course_id, root)
+    nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
+    code, tail = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
+                           student_timeout, autograded=folder / "autograded")
+    if code != 0:
+        raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
+    with Gradebook(db_url, course_id) as gb:
+        submission = gb.find_submission(ASSIGNMENT, CANARY)
+        score, full = submission.code_score, submission.max_code_score
+    if score != full:
+        graded = nbformat.read(folder / "autograded" / CANARY / NOTEBOOK, as_version=4)
+        failed = [f"{c.metadata.nbgrader.grade_id}: {o.ename}: {o.evalue}"[:300] for c in graded.cells
+                  if c.metadata.get("nbgrader", {}).get("grade") for o in c.get("outputs", []) if o.output_type == "error"]
+        raise CanaryFailed(f"it scored {score:g} of {full:g}; " + "; ".join(failed or ["no test said why"]))
 
 
 def stopped_reason(root, student):
@@ -133,8 +163,12 @@ def parse_shard(text):
     return k, n
 
 
-def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True):
-    """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student."""
+def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True,
+              check_reference=True):
+    """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student.
+
+    check_reference: grade the reference solution first (the canary); only benchmarks turn it off.
+    """
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
     submitted = root / "submitted"
@@ -146,7 +180,9 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
-        ensure_assignment(coursedir, root)
+        ensure_assignment(coursedir.db_url, coursedir.course_id, root)
+        if check_reference:
+            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout)
         staging = Path(scratch) / "staged"
         checked = [preflight.stage(s, submitted, staging, ASSIGNMENT, release) for s in students]
         outcomes = {c.student: Outcome(c.student, c.notes, c.error) for c in checked}
@@ -155,7 +191,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
             for student in gradable:  # created here, once: the parallel runs then only add their scores
                 gb.update_or_create_student(student)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(autograde, s, root, coursedir, staging, Path(scratch) / "jobs", sandboxed,
+            futures = {pool.submit(autograde, s, root, coursedir.db_url, staging, Path(scratch) / "jobs", sandboxed,
                                    cell_timeout, student_timeout): s for s in gradable}
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
@@ -219,6 +255,11 @@ def main(argv=None):
     except sandbox.SandboxUnavailable as err:
         raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
                          "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
+    except CanaryFailed as err:
+        text = (f"{ASSIGNMENT}: NOTHING GRADED. The reference solution, graded first in the same sandbox, did not "
+                f"score full marks, so grades of this class would be wrong.\nWhy: {err}\n")
+        (root / REPORT).write_text(text)
+        raise SystemExit(text + f"(this report: {REPORT}; fix the tests in source/ or the set-up, then grade again)")
     feedback_and_export(root, args.db_url)
     text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start)
     (root / REPORT).write_text(text)

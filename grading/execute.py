@@ -20,7 +20,8 @@ from grading import judge
 from grading.feedback import is_test_cell
 from grading.kernel_bridge import MIME
 
-STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped
+STOPPED = "GradingStopped"
+REPLY_LIMIT = 64 * 2**20  # characters of one answer from the kernel; a larger one is refused  # the ename of the error output written where the run stopped
 # Sent to the kernel before each test cell: the data format, then the bridge, which binds __grading__.
 BRIDGE = "\n".join(Path(__file__).with_name(name).read_text() for name in ("wire.py", "kernel_bridge.py"))
 INSTALL = f"exec(compile({BRIDGE!r}, '<grading bridge>', 'exec'), {{'__name__': '__grading__'}})"
@@ -80,7 +81,9 @@ class GuardedExecute(Execute):
         if not replies and errors:
             printed += f"{errors[-1].ename}: {errors[-1].evalue}\n"
         reply = replies[-1] if replies and isinstance(replies[-1], str) else None
-        return reply, printed
+        if reply is not None and len(reply) > REPLY_LIMIT:
+            reply, printed = None, printed + f"(an answer of {len(reply):,} characters was refused: the limit is {REPLY_LIMIT:,})\n"
+        return reply, judge.clip(printed)
 
     def judge_cell(self, cell, index):
         """Judge a test cell outside the kernel; its outputs say what the test printed and why it failed."""

@@ -72,6 +72,7 @@ class StudentError(Exception):
 def rebuild_exception(reply):
     """An exception of the student's type (a subclass of the builtin it derives from) and message."""
     base = next((getattr(builtins, name) for name in reply.get("bases", []) if isinstance(name, str)
+                 and name not in ("StopIteration", "StopAsyncIteration")  # these steer loops, not verdicts
                  and isinstance(getattr(builtins, name, None), type) and issubclass(getattr(builtins, name), Exception)),
                 Exception)
     name = str(reply.get("type", "Exception"))[:100]

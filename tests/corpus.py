@@ -143,6 +143,78 @@ def cheater(folder):
     return dict(FULL, ex1_test=0, ex2_test=0, ex3_test=0, ex7_test=0, ex8_test=0, ex11_test=0)
 
 
+# Code in an answer cell that sees every later cell before it runs, and prints it: IPython's event hooks, an
+# input transformer, and the kernel's current request. Test code never reaches the kernel, so
+# nothing of a test is printed (tests/test_grading.py reads the feedback for every hidden line).
+SPY = """
+import sys
+def _show(text):
+    print("SPIED:", text)
+get_ipython().events.register("pre_run_cell", lambda info: _show(info.raw_cell))
+get_ipython().events.register("post_run_cell", lambda result: _show(get_ipython().kernel.get_parent()["content"].get("code", "")))
+get_ipython().input_transformers_cleanup.append(lambda lines: (_show("".join(lines)), lines)[1])
+"""
+
+
+def spy(folder):
+    """Honest answers, and hooks that print every later cell, as it runs, into the notebook's outputs."""
+    nb = answered()
+    cells_by_id(nb)["ex1_answer"].source += "\n" + SPY
+    write(folder, nb)
+    return FULL
+
+
+# Answers that return what the test is about to compare them with: the caller's `_want`, or the numbers on
+# the calling line (read through linecache). In the judge there is no caller to read: each gets nothing.
+PEEK = """
+import sys, linecache, re
+def _peek(default=None):
+    for depth in range(1, 8):
+        try:
+            frame = sys._getframe(depth)
+        except ValueError:
+            break
+        for space in (frame.f_locals, frame.f_globals):
+            if "_want" in space:
+                return space["_want"]
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        if "==" in line:
+            numbers = re.findall(r"[0-9][0-9_*. ]*", line.split("==", 1)[1])
+            if numbers:
+                return eval(numbers[0])
+    return default
+"""
+PEEKERS = {
+    "ex1_answer": PEEK + "def flux_summary(fluxes, prior):\n    return _peek((0.0, 0.0, 64000.0, 12800.0))\n",
+    "ex2_answer": PEEK + "def background_fraction(images, background):\n    return _peek(torch.full((images.shape[0],), 0.9))\n",
+    "ex5_answer": PEEK + "def clamp_by_hand(x, floor):\n    return _peek(x)\n\nexample = torch.tensor([-50.0, 0.0, 3e-5, 1e-4, 2.0])\n",
+    "ex7_answer": PEEK + "def img_rate_shape(n, img_dim, num_samples):\n    return _peek((n, img_dim, img_dim, 64))\n",
+    "ex11_answer": PEEK + "def poisson_terms_per_step(method, n, num_samples=64, minibatch=8, img_dim=15):\n"
+                          "    return _peek(n * 64 * 225)\n",
+}
+
+
+def peeker(folder):
+    write(folder, answered(**PEEKERS))
+    return dict(FULL, ex1_test=0, ex2_test=0, ex5_test=0, ex7_test=0, ex11_test=0)
+
+
+# An input transformer that rewrites every later cell before the kernel runs it: asserts become no-ops. Test
+# cells are not run by the kernel, so there is nothing of theirs to rewrite; the wrong Ex 11 loses its points.
+REWRITER = """
+import re
+get_ipython().input_transformers_cleanup.append(
+    lambda lines: [re.sub(r"^(\\s*)assert\\b.*$", r"\\1pass", line) for line in lines])
+"""
+
+
+def rewriter(folder):
+    nb = answered(ex11_answer=WRONG_EX11)
+    cells_by_id(nb)["ex1_answer"].source += "\n" + REWRITER
+    write(folder, nb)
+    return dict(FULL, ex11_test=0)
+
+
 def _stopped_in_ex6(folder, code):
     nb = answered()
     cell = cells_by_id(nb)["ex6_answer"]
@@ -171,5 +243,5 @@ def endless(folder):
     return dict(FULL, ex11_test=0)
 
 
-CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, dies,
-                                   ignores_interrupt, endless)}
+CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, spy,
+                                   peeker, rewriter, dies, ignores_interrupt, endless)}

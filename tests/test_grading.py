@@ -15,13 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
 import corpus
-from grading import batch, sandbox
+from grading import batch, mutation, sandbox
 from grading.feedback import hidden_lines, visible_source
 from grading.submissions import (ASSIGNMENT, COURSE_FILES, NOTEBOOK, ROOT, autograded_points, cells_by_id,
                                  copy_course, nbgrader, read, venv_env)
@@ -49,6 +50,9 @@ def graded(tmp_path_factory):
     listener.settimeout(0.1)
     makers = dict(corpus.CORPUS, hostile=functools.partial(corpus.hostile, probe_port=listener.getsockname()[1]))
     expected = {student: make(course / "submitted" / student / ASSIGNMENT) for student, make in makers.items()}
+    # the mutation tests of the tests (tests/answers.py) are graded in the same class: one batch, one canary
+    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), AUTOGRADED_POINTS)
+    mutation.write_class(course, packed)
     submitted = snapshot(course / "submitted")
     # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
     # honest cell takes ~25 s, and the endless loops reach it sooner.
@@ -60,7 +64,8 @@ def graded(tmp_path_factory):
     except TimeoutError:
         connection = None
     listener.close()
-    return dict(course=course, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection)
+    return dict(course=course, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection,
+                mutation=(packed, cases))
 
 
 def autograded_scores(course, student):
@@ -76,6 +81,17 @@ def test_each_submission_gets_the_points_it_earned(graded, student):
             assert student not in {s.id for s in gb.students}
     else:
         assert autograded_scores(graded["course"], student) == expected
+
+
+def test_correct_answers_in_other_styles_earn_every_point_and_wrong_ones_lose_theirs(graded):
+    """Mutation testing of the tests: 100% of equivalent answers full, 100% of mutants caught."""
+    packed, cases = graded["mutation"]
+    scores = mutation.scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", packed, AUTOGRADED_POINTS)
+    outcome = mutation.judge_cases(cases, scores, AUTOGRADED_POINTS)
+    print(mutation.table(outcome, AUTOGRADED_POINTS))
+    assert sum(c.kind == "equivalent" for c in cases) >= 3 * 10 and sum(c.kind == "mutant" for c in cases) >= 6 * 10
+    failed = [(c.kind, c.answer_id, c.name, why) for c, ok, why in outcome if not ok]
+    assert not failed, failed
 
 
 def test_reference_solution_is_worth_every_autograded_point():
@@ -96,7 +112,8 @@ def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
                  "stopped in ex6_answer: the kernel died while running this cell",
                  "stopped in ex6_answer: this cell ran past 60 s and ignored the interrupt"]:
         assert note in report
-    assert f"graded {len(corpus.CORPUS) - 1} of {len(corpus.CORPUS)}" in report
+    total = len(corpus.CORPUS) + len(graded["mutation"][0])
+    assert f"graded {total - 1} of {total}" in report
 
 
 def test_hostile_code_reached_nothing_outside_its_folder(graded):
@@ -144,11 +161,14 @@ def test_feedback_keeps_visible_test_messages_and_scores(graded):
     assert "Score: 0.0 / 2.0" in text and "Score: 2.0 / 2.0" in text
 
 
-def test_patched_checks_are_overruled_by_the_judge_outside_the_kernel(graded):
-    """The cheater's six wrong answers passed every check inside its kernel; each failed on replay."""
-    text = visible_text(graded["course"] / "feedback" / "cheater" / NOTEBOOK.replace(".ipynb", ".html"))
-    assert text.count("judged outside the notebook's kernel") == 6
-    assert "an answer of type __main__._Any cannot be graded" in text
+def test_hooks_in_the_kernel_saw_no_test_code(graded):
+    """The spy's hooks ran on every cell the kernel received: answers, and the judge's requests; no test."""
+    nb = read(graded["course"] / "autograded" / "spy" / NOTEBOOK)
+    spied = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
+    assert "SPIED: __grading__.call('flux_summary'" in spied
+    hidden = set().union(*(hidden_lines(c.source) for c in SOURCE.cells))
+    assert not [line for line in hidden if len(line) > 12 and line in spied]
+    assert "BEGIN HIDDEN" not in spied and "_want" not in spied
 
 
 def test_written_answers_wait_for_manual_grading(graded):
@@ -160,7 +180,8 @@ def test_written_answers_wait_for_manual_grading(graded):
 def test_grades_csv_lists_every_graded_student(graded):
     with open(graded["course"] / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {s for s, e in graded["expected"].items() if e is not None}
+    assert set(rows) == {s for s, e in graded["expected"].items() if e is not None} | set(graded["mutation"][0])
+    rows = {s: r for s, r in rows.items() if s in graded["expected"]}
     for student, row in rows.items():
         assert float(row["score"]) == sum(graded["expected"][student].values())
         assert float(row["max_score"]) == 40
@@ -240,3 +261,37 @@ def test_validate_passes_on_source_and_fails_on_release():
     assert len(unanswered) == len(written) == 9
     assert len(failed) - len(unanswered) == len(AUTOGRADED_POINTS)  # every test cell fails on the stubs
     assert validator(invert=True).validate(str(ROOT / "release" / NOTEBOOK)) == {}
+
+
+def make_grade(course, *options):
+    return subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}", *options], cwd=course,
+                          env=venv_env(), capture_output=True, text=True)
+
+
+def test_a_course_moved_away_from_the_venvs_install_grades_with_its_own_package(tmp_path):
+    """The whole course folder, course/ and grading/ included, somewhere the venv's editable install does not point."""
+    require_bubblewrap()
+    course = copy_course(tmp_path / "moved" / "course-2027", COURSE_FILES + ("course", "grading"))
+    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
+    run = make_grade(course, "JOBS=2")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    # nbgrader imports this folder's course and grading; its kernels must import the same course
+    assert "someone                  25 / 25 autograded points" in run.stdout
+
+
+def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
+    """The canary: grades of this class would be wrong, so none are given, and the report says which test failed."""
+    require_bubblewrap()
+    course = copy_course(tmp_path, COURSE_FILES)
+    path = course / "source" / NOTEBOOK
+    nb = read(path)
+    test = cells_by_id(nb)["ex11_test"]
+    test.source = test.source.replace('(("amortized", 16), {}, 8 * 64 * 225)', '(("amortized", 16), {}, 9 * 64 * 225)')
+    nbformat.write(nb, path)
+    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
+    run = make_grade(course)
+    assert run.returncode != 0
+    report = (course / batch.REPORT).read_text()
+    assert "NOTHING GRADED" in report and "ex11_test" in report and "scored 23 of 25" in report
+    assert report.strip() in run.stderr + run.stdout
+    assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()

@@ -1,0 +1,148 @@
+"""Mutation testing of the tests: correct answers in other styles must earn every point, wrong ones must not.
+
+    python -m grading.mutation tests/answers.py [--jobs N]        (or: make mutants)
+
+An answers file defines, for answer cells of the assignment (by grade_id):
+    EQUIVALENT = {answer_id: [(name, cell source), ...]}              correct, written differently
+    MUTANTS    = {answer_id: [(name, cell source, {test ids}), ...]}  wrong: must lose those tests' points
+Answers are packed into as few submissions as possible, one answer per exercise in each (exercises score
+independently), graded by `make grade`'s own batch in a throw-away copy of the course, and the outcome is
+printed per test: equivalent answers that kept every point, mutants that lost theirs. Exit code 1 unless
+every equivalent answer earned full marks and every mutant was caught.
+"""
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from grading import batch
+from grading.submissions import ASSIGNMENT, COURSE_FILES, NOTEBOOK, answered, autograded_points, copy_course
+
+
+@dataclass
+class Case:
+    student: str        # the submission it is packed in
+    answer_id: str
+    name: str
+    kind: str           # "equivalent" or "mutant"
+    tests: frozenset    # the tests it must earn (equivalent) or lose (mutant)
+
+
+def tests_of(answer_id, points):
+    """The test cells that grade an answer cell: exN_answer -> exN_test, and ex9's encoder_rmse -> ex9, ex10."""
+    exercise = answer_id.removesuffix("_answer")
+    tests = {f"{exercise}_test"} | ({"ex10_test"} if exercise == "ex9" else set())
+    return frozenset(t for t in tests if t in points)
+
+
+def load_answers(path):
+    spec = importlib.util.spec_from_file_location("answers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.EQUIVALENT, module.MUTANTS
+
+
+def pack(equivalent, mutants, points):
+    """{student: {answer_id: source}} and [Case]: the k-th answer of every exercise in submission k."""
+    submissions, cases = {}, []
+    for kind, table in (("equivalent", equivalent), ("mutant", mutants)):
+        for answer_id, entries in table.items():
+            for k, entry in enumerate(entries):
+                student = f"{kind}-{k + 1:02d}"
+                submissions.setdefault(student, {})[answer_id] = entry[1]
+                tests = frozenset(entry[2]) if kind == "mutant" else tests_of(answer_id, points)
+                cases.append(Case(student, answer_id, entry[0], kind, tests))
+    return submissions, cases
+
+
+def write_class(root, submissions):
+    for student, replace in submissions.items():
+        folder = Path(root) / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(answered(**replace), folder / Path(NOTEBOOK).name)
+
+
+def scores(db_url, students, points):
+    """{student: {test id: score}} from the gradebook; a submission that was not graded scores nothing."""
+    result = {}
+    with Gradebook(db_url) as gb:
+        for student in students:
+            try:
+                result[student] = {t: gb.find_grade(t, ASSIGNMENT, ASSIGNMENT, student).score for t in points}
+            except Exception:  # not graded at all (MissingEntry): every test counts as lost
+                result[student] = {t: 0.0 for t in points}
+    return result
+
+
+def judge_cases(cases, graded, points):
+    """[(case, passed, why)]: an equivalent passes when it kept every point of its tests and of every other
+    test in its submission; a mutant passes (is caught) when it lost every point of the tests it names."""
+    packed = {}
+    for case in cases:
+        packed.setdefault(case.student, []).append(case)
+    outcome = []
+    for case in cases:
+        got = graded[case.student]
+        if case.kind == "equivalent":
+            lost = sorted(t for t in case.tests if got[t] < points[t])
+            outcome.append((case, not lost, f"lost {', '.join(lost)}" if lost else ""))
+        else:
+            kept = sorted(t for t in case.tests if got[t] > 0)
+            outcome.append((case, not kept, f"kept {', '.join(kept)}" if kept else ""))
+    # a test no answer in a submission targets must keep its points there: otherwise exercises interfere
+    for student, members in packed.items():
+        targeted = set().union(*(c.tests for c in members)) if members[0].kind == "mutant" else set()
+        collateral = sorted(t for t in points if t not in targeted and graded[student][t] < points[t])
+        if collateral:
+            outcome.append((Case(student, "-", "other exercises", "collateral", frozenset(collateral)), False,
+                            f"lost {', '.join(collateral)}, which none of its answers targets"))
+    return outcome
+
+
+def table(outcome, points):
+    """The per-test summary: equivalents full / all, mutants caught / all, then every case that failed."""
+    lines = [f"{'test':<10} {'equivalent answers full':>24} {'mutants caught':>15}"]
+    for test in points:
+        eq = [ok for c, ok, _ in outcome if c.kind == "equivalent" and test in c.tests]
+        mu = [ok for c, ok, _ in outcome if c.kind == "mutant" and test in c.tests]
+        lines.append(f"{test:<10} {sum(eq):>18} / {len(eq):<3} {sum(mu):>9} / {len(mu):<3}")
+    eq = [ok for c, ok, _ in outcome if c.kind == "equivalent"]
+    mu = [ok for c, ok, _ in outcome if c.kind == "mutant"]
+    lines.append(f"{'all':<10} {sum(eq):>18} / {len(eq):<3} {sum(mu):>9} / {len(mu):<3}")
+    lines += [f"FAILED {c.kind} {c.answer_id} {c.name!r} ({c.student}): {why}" for c, ok, why in outcome if not ok]
+    return "\n".join(lines) + "\n"
+
+
+def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120, course=None):
+    """Grade the packed class; returns (outcome, the table's text). `course`: a prepared copy to grade in."""
+    os.environ["PATH"] = batch.environment()["PATH"]  # nbgrader runs `alembic` from PATH
+    points = autograded_points()
+    submissions, cases = pack(*load_answers(answers_path), points)
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        root = Path(course) if course else copy_course(Path(tmp), COURSE_FILES)
+        write_class(root, submissions)
+        batch.grade_all(root, jobs, sandboxed, cell_timeout, student_timeout=900, progress=False)
+        graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points)
+    outcome = judge_cases(cases, graded, points)
+    return outcome, table(outcome, points)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("answers", help="a Python file defining EQUIVALENT and MUTANTS")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--sandbox", choices=["on", "off"], default="on")
+    args = parser.parse_args(argv)
+    outcome, text = run(args.answers, args.jobs, args.sandbox == "on")
+    print(text, end="")
+    sys.exit(0 if all(ok for _, ok, _ in outcome) else 1)
+
+
+if __name__ == "__main__":
+    main()
