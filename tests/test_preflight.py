@@ -3,10 +3,10 @@ submission into a temporary submitted/ folder, calls preflight.stage as `make gr
 source notebook as the release), and checks what is staged for nbgrader, the report's notes and the
 reason a submission is not graded. The scores nbgrader then gives are checked by tests/test_grading.py.
 """
+import base64
 import copy
 import json
 import os
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -309,7 +309,7 @@ def test_missing_attachment_gets_a_visible_placeholder(course):
     assert set(cell.attachments) == {"figure.png"}
     html = render_feedback_markdown(cell)
     assert "data:image/svg+xml;base64," in html
-    svg = __import__("base64").b64decode(cell.attachments["figure.png"]["image/svg+xml"]).decode()
+    svg = base64.b64decode(cell.attachments["figure.png"]["image/svg+xml"]).decode()
     assert "[attachment figure.png was not submitted]" in svg
 
 
