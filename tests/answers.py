@@ -248,6 +248,13 @@ def clamp_by_hand(x, floor):
     (grad,) = torch.autograd.grad(loss, q_mean)
     return grad
 ''')),
+        ("float64 q, drawing from the float64 stream", '''def q_mean_gradient(data, draw):
+    torch.manual_seed(0)
+    q_mean = (course.sky_subtracted_flux(data) + 5000).requires_grad_()
+    q_sd = torch.full((data.n,), 100.0, dtype=torch.float64, requires_grad=True)
+    lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw).backward()
+    return q_mean.grad
+''' + _EX6),
         ("nn.Parameter as in the loop", '''def q_mean_gradient(data, draw):
     torch.manual_seed(0)
     q_mean = nn.Parameter(course.sky_subtracted_flux(data).float() + 5000)
@@ -431,6 +438,7 @@ MUTANTS = {
             ("population hard-coded for img_dim 15", "float(fluxes.mean()), float(fluxes.std()), 64000.0, 12800.0"),
             ("population moments by sampling", "float(fluxes.mean()), float(fluxes.std()), float(prior.sample((1000,)).mean()), float(prior.sample((1000,)).std())"),
             ("zeros", "0.0, 0.0, 0.0, 0.0"),
+            ("empty", "()"),
         ]
     ],
     "ex2_answer": [
@@ -443,6 +451,7 @@ MUTANTS = {
             ("centre off by one", "background / images[:, c + 1, c + 1]"),
             ("fraction of the star's counts", "background / (images[:, c, c] - background)"),
             ("zeros of the lab's n", "torch.zeros(n)"),
+            ("empty, shape (0, n)", "torch.zeros(0, images.shape[0])"),
         ]
     ],
     "ex3_answer": [
@@ -492,6 +501,8 @@ MUTANTS = {
         ("forgets the + 5000", _ex6("    lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw).backward()\n    return q_mean.grad\n", offset=0), {"ex6_test"}),
         ("gradient of the estimate / 64", _ex6("    (lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw) / 64).backward()\n    return q_mean.grad\n"), {"ex6_test"}),
         ("the lab's n", _ex6("    lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw).backward()\n    return q_mean.grad\n", size="n"), {"ex6_test"}),
+        ("negated", _ex6("    lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw).backward()\n    return -q_mean.grad\n"), {"ex6_test"}),
+        ("empty, shape (0, n)", _ex6("    lab_neg_elbo(q_mean, q_sd, 64, data, draw=draw).backward()\n    return q_mean.grad.expand(0, data.n)\n"), {"ex6_test"}),
     ],
     "ex7_answer": [
         (name, f"def img_rate_shape(n, img_dim, num_samples):\n    return {ret}\n" + _EX7, {"ex7_test"})

@@ -5,6 +5,7 @@ grader gives it: {grade_id: points} of the autograded test cells, or None when i
 `hostile` also prints what its attacks on the grading machine got, in its first answer cell's output.
 """
 import json
+import os
 
 import nbformat
 
@@ -243,5 +244,57 @@ def endless(folder):
     return dict(FULL, ex11_test=0)
 
 
+# Malformed submissions: each is graded on what can be graded, or reported NOT GRADED with its reason; none
+# stops the batch, and nothing is followed out of the student's folder.
+def linked_notebook(folder):
+    """The notebook is a symbolic link to the instructor's solution: refused, never followed."""
+    folder.mkdir(parents=True)
+    os.symlink("../../../source/vi_stars/vi_stars.ipynb", folder / f"{ASSIGNMENT}.ipynb")
+    return None
+
+
+def linked_folder(folder):
+    folder.parent.mkdir(parents=True)
+    os.symlink("../../source/vi_stars", folder)
+    return None
+
+
+def deep_json(folder):
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text("[" * 100_000 + "]" * 100_000)
+    return None
+
+
+def future_format(folder):
+    nb = json.loads(nbformat.writes(answered()))
+    nb["nbformat"], nb["nbformat_minor"] = 5, 99
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb))
+    return None
+
+
+def odd_but_honest(folder):
+    """Honest answers in a notebook with a written answer citing a missing image, a malformed attachment, a test
+    cell of the student's own worth 100 points, a cell claiming another's grade_id, metadata that is not a dict,
+    and extra files that are links out of the folder: graded on the release's cells, out of 25."""
+    nb = answered()
+    cells = cells_by_id(nb)
+    cells["ex3_written"].source += "\n\n![my figure](attachment:figure.png)"
+    cells["ex4_written"].source += "\n\n![other](attachment:other.png)"
+    cells["ex4_written"]["attachments"] = {"other.png": {"image/png": 7}}
+    position = nb.cells.index(cells["ex1_test"]) + 1
+    nb.cells.insert(position, nbformat.v4.new_code_cell("assert True", metadata={"nbgrader": {
+        "grade": True, "grade_id": "bonus", "points": 100, "locked": True, "solution": False, "schema_version": 3}}))
+    nb.cells.insert(position, nbformat.v4.new_markdown_cell("mine", metadata={"nbgrader": {
+        "grade": True, "grade_id": "ex2_test", "points": 50, "solution": True, "locked": False, "schema_version": 3}}))
+    nb.cells.insert(position, nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": "grade me"}))
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb))  # as JSON: nbformat would refuse the attachment
+    os.symlink("../../../source/vi_stars/vi_stars.ipynb", folder / "solution.ipynb")
+    os.symlink("../../../source", folder / "data")
+    return FULL
+
+
 CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, spy,
-                                   peeker, rewriter, dies, ignores_interrupt, endless)}
+                                   peeker, rewriter, dies, ignores_interrupt, endless, linked_notebook, linked_folder,
+                                   deep_json, future_format, odd_but_honest)}

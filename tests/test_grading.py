@@ -104,16 +104,24 @@ def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
     assert "sandboxed (bubblewrap)" in report.splitlines()[0]
     lines = {line.split()[0]: line for line in report.splitlines()[1:] if line and not line.startswith(" ")}
     assert "NOT GRADED: vi_stars.ipynb is not valid JSON" in lines["invalid_json"]
+    assert "NOT GRADED: vi_stars.ipynb is a symbolic link (to ../../../source/vi_stars/vi_stars.ipynb)" in lines["linked_notebook"]
+    assert "NOT GRADED: submitted/linked_folder/vi_stars is a symbolic link" in lines["linked_folder"]
+    assert "NOT GRADED: vi_stars.ipynb is JSON nested too deeply" in lines["deep_json"]
+    assert "NOT GRADED: vi_stars.ipynb is in notebook format 5.99" in lines["future_format"]
     assert "25 / 25 autograded points" in lines["honest"] and "0 / 25 autograded points" in lines["blank"]
     for note in ["graded vi_stars (1).ipynb, submitted in place of vi_stars.ipynb",
                  "cell ex4_answer appeared more than once; graded its last copy",
                  "answer cell ex1_answer had lost its nbgrader metadata; restored",
                  "left out extra files: course.py",
                  "stopped in ex6_answer: the kernel died while running this cell",
-                 "stopped in ex6_answer: this cell ran past 60 s and ignored the interrupt"]:
+                 "stopped in ex6_answer: this cell ran past 60 s and ignored the interrupt",
+                 "cell ex3_written shows attachments it does not have: figure.png",
+                 "cell 12 had grade_id bonus, which the assignment does not have; graded as a plain cell",
+                 "left out symbolic links (never followed): data, solution.ipynb"]:
         assert note in report
     total = len(corpus.CORPUS) + len(graded["mutation"][0])
-    assert f"graded {total - 1} of {total}" in report
+    ungraded = sum(expected is None for expected in graded["expected"].values())
+    assert f"graded {total - ungraded} of {total}" in report
 
 
 def test_hostile_code_reached_nothing_outside_its_folder(graded):
