@@ -27,8 +27,12 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
+    # Last, after the scores are saved: what the formgrader renders from autograded/ holds no live markup.
+    "grading.sanitize.SanitizeStudentMarkup",
 ]
 c.GenerateFeedback.preprocessors = [
+    # First: the student's notebook is made inert as read; what follows adds only the instructor's grades and comments.
+    "grading.sanitize.SanitizeStudentMarkup",
     "nbgrader.preprocessors.GetGrades",
     "grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
