@@ -1,3 +1,7 @@
+import os
+import shutil
+import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,3 +22,53 @@ def data():
 @pytest.fixture(scope="session")
 def grid(data):
     return course.grid_posterior(data)
+
+
+def require_bubblewrap():
+    """Grading runs in a bubblewrap sandbox: skip on a laptop without it, but never under CI (.ci/run installs it)."""
+    if shutil.which("bwrap") is None and os.environ.get("CI") != "true":
+        pytest.skip("grading runs in a bubblewrap sandbox: apt-get install bubblewrap")
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """One class graded by the instructor's own `make grade JOBS=2`, read by every grading test: the corpus of
+    honest, careless and hostile submissions (tests/corpus.py), the mutation class of tests/answers.py, and the
+    submission with live markup the formgrader browser test opens. Grading runs every notebook for real (20-60 s
+    each), so it runs once.
+
+    The course is a whole copy, its `course` and `grading` packages included, in a folder the venv's editable
+    install does not point at: it must grade with its own packages (the sandbox binds this folder's course).
+    """
+    import corpus
+    import markup
+    from grading import mutation
+    from grading.submissions import ASSIGNMENT, COURSE_FILES, autograded_points, copy_course, venv_env
+
+    require_bubblewrap()
+    course_dir = copy_course(tmp_path_factory.mktemp("moved") / "course-copy", COURSE_FILES + ("course", "grading"))
+    listener = socket.create_server(("127.0.0.1", 0))  # what the hostile submission tries to reach
+    listener.settimeout(0.1)
+    makers = dict(corpus.CORPUS, hostile=lambda folder: corpus.hostile(folder, probe_port=listener.getsockname()[1]))
+    expected = {student: make(course_dir / "submitted" / student / ASSIGNMENT) for student, make in makers.items()}
+    markup.hostile_submission(course_dir / "submitted" / markup.STUDENT / ASSIGNMENT)
+    expected[markup.STUDENT] = corpus.FULL
+    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points())
+    mutation.write_class(course_dir, packed)
+    submitted = snapshot(course_dir / "submitted")
+    # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
+    # honest cell takes ~25 s, and the endless loops reach it sooner.
+    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "JOBS=2",
+                          "CELL_TIMEOUT=60"], cwd=course_dir, env=venv_env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    try:
+        connection = listener.accept()
+    except TimeoutError:
+        connection = None
+    listener.close()
+    return dict(course=course_dir, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection,
+                mutation=(packed, cases))

@@ -9,9 +9,9 @@ script, if it ran, would set document.title, read source/ through /api/contents,
 sanitizer, on the server's origin, and checks that the scripts then do run: the probes work.
 
 Needs Debian's chromium and bubblewrap (`.ci/run` installs them); skipped where either is absent, except under
-CI=true, where that fails. One submission is graded (~60 s) and one server and browser serve every test.
+CI=true, where that fails. The submission is graded with the whole test class (tests/conftest.py, graded_class);
+one server and browser serve every test.
 """
-import base64
 import json
 import os
 import secrets
@@ -20,96 +20,23 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_output
 
-from grading.submissions import ASSIGNMENT, COURSE_FILES, NOTEBOOK, answered, cells_by_id, copy_course, venv_env
+from grading.submissions import ASSIGNMENT, NOTEBOOK, venv_env
+from markup import ANSWER, STUDENT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
-VENV = Path(sys.prefix)
-STUDENT = "mallory"
-ANSWER = "The posterior mean shrinks faint stars towards the prior mean"  # her written answer, which must stay readable
 
 for needed, package in ((CHROMIUM, "chromium"), (shutil.which("bwrap"), "bubblewrap")):
     if not needed or not os.path.exists(needed):
         if os.environ.get("CI") == "true":
             raise RuntimeError(f"CI=true but {package} is not installed: .ci/run must apt-get install {package}")
         pytest.skip(f"needs Debian's {package} (apt-get install {package})", allow_module_level=True)
-
-
-def probe(vector):
-    """JavaScript that reports itself: the page's title, a read of source/, a file written, a terminal opened.
-
-    No double quotes, so that it fits in an HTML attribute."""
-    return ("(function(v){document.title='PWNED '+v;"
-            "var x=(document.cookie.match(/_xsrf=([^;]+)/)||[])[1]||'';"
-            "var h={'X-XSRFToken':x,'Content-Type':'application/json'};"
-            "fetch('/api/contents/source/vi_stars/vi_stars.ipynb?probe='+v);"
-            "fetch('/api/contents/PWNED-'+v+'.txt',{method:'PUT',headers:h,"
-            "body:JSON.stringify({type:'file',format:'text',content:v})});"
-            f"fetch('/api/terminals?probe='+v,{{method:'POST',headers:h}});}})('{vector}')")
-
-
-SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20" onload="' + probe("svg-output-onload") + '">'
-       "<script>" + probe("svg-output-script") + "</script><circle cx='10' cy='10' r='5'/></svg>")
-WRITTEN = "\n\n".join([
-    ANSWER + ", more so where $\\sigma_f < \\sigma_{prior}$.",
-    "<script>" + probe("markdown-script") + "</script>",
-    'A figure: <img src="x" onerror="' + probe("markdown-img-onerror") + '">',
-    '<svg onload="' + probe("markdown-svg-onload") + '"><circle r="3"/></svg>',
-    '<iframe srcdoc="<script>' + probe("markdown-iframe").replace("'", "&#39;") + '</script>"></iframe>',
-    "[details](javascript:" + probe("markdown-link") + ")",
-    "![plot](attachment:plot.svg)",
-])
-OUTPUT_CODE = f'''
-from IPython.display import HTML, SVG, Javascript, Markdown, display
-import ipywidgets
-display(HTML({'<b>html output</b><script>' + probe('html-output-script') + '</script>'
-             '<img src="x" onerror="' + probe('html-output-img-onerror') + '">'!r}))
-display(SVG({SVG!r}))
-display(Javascript({probe('javascript-output')!r}))
-display(Markdown({'markdown output <img src="x" onerror="' + probe('markdown-output-img-onerror') + '">'!r}))
-display(ipywidgets.HTML({'<img src="x" onerror="' + probe('widget-img-onerror') + '">'!r}))
-'''
-# What those display calls put in the notebook; stored in the submission too, for the unsanitized control rendering.
-OUTPUTS = [
-    new_output("display_data", data={"text/html": '<b>html output</b><script>' + probe('html-output-script') + '</script>'
-                                                  '<img src="x" onerror="' + probe('html-output-img-onerror') + '">',
-                                     "text/plain": "<IPython.core.display.HTML object>"}),
-    new_output("display_data", data={"image/svg+xml": SVG, "text/plain": "<IPython.core.display.SVG object>"}),
-    new_output("display_data", data={"application/javascript": probe("javascript-output"),
-                                     "text/plain": "<IPython.core.display.Javascript object>"}),
-    new_output("display_data", data={"text/markdown": 'markdown output <img src="x" onerror="'
-                                                      + probe('markdown-output-img-onerror') + '">',
-                                     "text/plain": "<IPython.core.display.Markdown object>"}),
-    new_output("display_data", data={"application/vnd.jupyter.widget-view+json":
-                                     {"model_id": "0123abcd", "version_major": 2, "version_minor": 0},
-                                     "text/plain": "HTML(value='...')"}),
-]
-WIDGET_STATE = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": {
-    "0123abcd": {"model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls", "model_module_version": "2.0.0",
-                 "state": {"value": '<img src="x" onerror="' + probe("widget-state") + '">'}}}}}
-
-
-def hostile_submission(folder):
-    """The reference answers, with live markup in the written answers and in the outputs of ex1's answer cell."""
-    nb = answered()
-    cells = cells_by_id(nb)
-    cells["ex3_written"].source = WRITTEN
-    cells["ex3_written"].attachments = {"plot.svg": {"image/svg+xml": base64.b64encode(SVG.encode()).decode()}}
-    cells["ex4_written"].source = "<img src=x onerror=\"" + probe("second-answer") + "\"> Brighter stars win."
-    cells["ex1_answer"].source += "\n" + OUTPUT_CODE
-    cells["ex1_answer"].outputs = OUTPUTS
-    nb.metadata.widgets = WIDGET_STATE
-    folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
-    return nb
 
 
 def gradebook_state(course):
@@ -133,16 +60,12 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory):
+def session(tmp_path_factory, graded_class):
+    """The class graded once for every grading test (tests/conftest.py), with her among them."""
     from playwright.sync_api import sync_playwright
 
-    course = copy_course(tmp_path_factory.mktemp("course"), COURSE_FILES)
-    submission = hostile_submission(course / "submitted" / STUDENT / ASSIGNMENT)
-    start = time.perf_counter()
-    run = subprocess.run(["make", "-o", f"{VENV}/.installed", "grade", f"VENV={VENV}", "JOBS=1", "CELL_TIMEOUT=60"],
-                         cwd=course, env=venv_env(), capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    graded_in = time.perf_counter() - start
+    course = graded_class["course"]
+    submission = nbformat.read(course / "submitted" / STUDENT / NOTEBOOK, as_version=4)
     submission_id, grades, comments = gradebook_state(course)
 
     home = tmp_path_factory.mktemp("jupyter")
@@ -175,8 +98,7 @@ def session(tmp_path_factory):
             login.wait_for_load_state("load")
             login.close()
             yield dict(course=course, base=base, token=token, context=context, submission=submission,
-                       submission_id=submission_id, grades=grades, comments=comments, graded_in=graded_in,
-                       report=run.stdout)
+                       submission_id=submission_id, grades=grades, comments=comments, report=graded_class["stdout"])
             browser.close()
     finally:
         server.terminate()
@@ -213,7 +135,6 @@ def test_grading_scores_the_hostile_submission_like_any_other(session):
     autograded = {name: auto for name, auto, *_ in session["grades"] if name in autograded_points()}
     assert autograded == autograded_points()
     assert f"{STUDENT:<24} 25 / 25 autograded points" in session["report"]
-    print(f"graded in {session['graded_in']:.0f} s")
 
 
 def test_formgrader_page_runs_no_student_script(session):

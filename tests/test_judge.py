@@ -10,7 +10,6 @@ import collections
 import json
 import math
 
-import nbformat
 import numpy as np
 import pytest
 import torch
