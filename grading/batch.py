@@ -12,7 +12,9 @@
    repaired, where a run was stopped, and why a submission could not be graded.
 """
 import argparse
+import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -27,11 +29,13 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from grading import preflight, sandbox
+from grading import limits, preflight, sandbox
 from grading.execute import STOPPED
+from grading.limits import Limits
 from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
 
 REPORT = "grading-report.txt"
+SHARED_MEMORY = Path("/dev/shm")
 CANARY = "reference-solution"
 
 
@@ -77,12 +81,16 @@ def ensure_assignment(db_url, course_id, root):
                        cwd=root, env=environment(), check=True, capture_output=True)
 
 
-def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None):
-    """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail)."""
+def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
+              limited=False):
+    """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
+    limits it ran into, e.g. ["the process limit (256)"]). limited: put its kernel in cgroups of its own."""
     job = Path(scratch) / student
-    ipc, share = job / "ipc", job / "share"
-    for folder in (ipc, share):
-        folder.mkdir(parents=True)
+    share = job / "share"
+    share.mkdir(parents=True)
+    # the one folder of the host the kernel writes to (its sockets): in memory, which the kernel's memory
+    # cgroup is charged for, so that what it writes there counts against its limit
+    ipc = Path(tempfile.mkdtemp(prefix="ipc-", dir=SHARED_MEMORY if SHARED_MEMORY.is_dir() else job))
     autograded = Path(autograded or Path(root, "autograded")).resolve()
     args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
@@ -91,7 +99,8 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
         files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
-        kernel = sandbox.write_kernelspec(share, work, ipc, files)
+        limits = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create() if limited else None
+        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=limits.wrap if limits else None)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
@@ -104,7 +113,12 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
             code = None
         log.seek(0)
         tail = log.read()[-2000:]
-    return code, tail
+    hit = []
+    if sandboxed and limited:
+        hit = limits.hit()
+        limits.remove()
+    shutil.rmtree(ipc, ignore_errors=True)
+    return code, tail, hit
 
 
 def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout):
@@ -115,8 +129,8 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout):
     (folder / "submitted" / CANARY / ASSIGNMENT).mkdir(parents=True)
     ensure_assignment(db_url, course_id, root)
     nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
-    code, tail = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
-                           student_timeout, autograded=folder / "autograded")
+    code, tail, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
+                              student_timeout, autograded=folder / "autograded", limited=sandboxed and Limits.available())
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     with Gradebook(db_url, course_id) as gb:
@@ -190,13 +204,15 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             for student in gradable:  # created here, once: the parallel runs then only add their scores
                 gb.update_or_create_student(student)
+        limited = sandboxed and Limits.available()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(autograde, s, root, coursedir.db_url, staging, Path(scratch) / "jobs", sandboxed,
-                                   cell_timeout, student_timeout): s for s in gradable}
+                                   cell_timeout, student_timeout, limited=limited): s for s in gradable}
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
                 outcome = outcomes[futures[future]]
-                code, tail = future.result()
+                code, tail, hit = future.result()
+                outcome.notes += [f"ran into {what}: the cells it could not run lost their points" for what in hit]
                 if code is None:
                     outcome.error = f"grading ran past {student_timeout} s and was stopped"
                 elif code != 0:
@@ -208,19 +224,39 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
     return [outcomes[s] for s in students]
 
 
-def feedback_and_export(root, db_url):
-    """Feedback for every autograded student (none when nothing could be graded), then grades.csv."""
+def feedback_and_export(root, db_url, outcomes=()):
+    """Feedback for every autograded student (none when nothing could be graded), then grades.csv; returns
+    "" or why grades.csv could not be written.
+
+    nbgrader goes on past a notebook it cannot turn into feedback and fails at the end: each graded student of
+    `outcomes` whose feedback is missing afterwards gets a note saying so, and the batch still ends with its CSV.
+    """
     coursedir = course_directory(root, db_url)
     env, url = environment(), f"--CourseDirectory.db_url={coursedir.db_url}"
     if list(Path(root).glob(f"autograded/*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
-        subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env, check=True,
-                       capture_output=True)
-    subprocess.run(nbgrader("export", "--to", "grades.csv", url), cwd=root, env=env, check=True, capture_output=True)
+        start = time.time()
+        run = subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env,
+                             capture_output=True, text=True)
+        for outcome in outcomes:
+            page = Path(root, "feedback", outcome.student, ASSIGNMENT, f"{ASSIGNMENT}.html")
+            if not outcome.error and (not page.is_file() or page.stat().st_mtime < start - 1):
+                why = [line for line in run.stdout.splitlines() + run.stderr.splitlines() if "rror" in line][-1:]
+                outcome.notes.append("NO FEEDBACK: nbgrader could not write it" + (f" ({why[0][-200:]})" if why else ""))
+    export = subprocess.run(nbgrader("export", "--to", "grades.csv", url), cwd=root, env=env, capture_output=True,
+                            text=True)
+    return "" if export.returncode == 0 else f"grades.csv NOT written: nbgrader export failed: {export.stderr[-500:]}"
 
 
-def report(outcomes, sandboxed, jobs, seconds):
-    lines = [f"{ASSIGNMENT}: {len(outcomes)} submissions, {jobs} at a time, {seconds:.0f} s; kernels "
-             + ("sandboxed (bubblewrap)" if sandboxed else "NOT SANDBOXED (--sandbox off): student code ran with your permissions")]
+def report(outcomes, sandboxed, jobs, seconds, limited=False):
+    if not sandboxed:
+        kernels = "NOT SANDBOXED (--sandbox off): student code ran with your permissions"
+    elif limited:
+        kernels = (f"sandboxed (bubblewrap), each submission limited to {limits.PROCESSES} processes, "
+                   f"{limits.MEMORY / 2**30:g} GiB and one core (cgroups)")
+    else:
+        kernels = ("sandboxed (bubblewrap); NO per-submission process or memory limits: the cgroup controllers "
+                   "are not writable here (each process is still capped at 3 GiB)")
+    lines = [f"{ASSIGNMENT}: {len(outcomes)} submissions, {jobs} at a time, {seconds:.0f} s; kernels {kernels}"]
     for o in outcomes:
         status = (f"NOT GRADED: {o.error}" if o.error else f"{o.score:g} / {o.max_score:g} autograded points")
         lines.append(f"{o.student:<24} {status}")
@@ -260,8 +296,9 @@ def main(argv=None):
                 f"score full marks, so grades of this class would be wrong.\nWhy: {err}\n")
         (root / REPORT).write_text(text)
         raise SystemExit(text + f"(this report: {REPORT}; fix the tests in source/ or the set-up, then grade again)")
-    feedback_and_export(root, args.db_url)
-    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start)
+    export_error = feedback_and_export(root, args.db_url, outcomes)
+    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=sandboxed and Limits.available())
+    text += f"{export_error}\n" if export_error else ""
     (root / REPORT).write_text(text)
     print(text + f"Scores: grades.csv; feedback: feedback/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html; this report: {REPORT}")
 

@@ -3,11 +3,15 @@
 - Test cells (nbgrader's graded code cells) are not sent to the student's kernel: grading.judge runs
   them in a separate Python, and the kernel only answers the judge's requests for the notebook's names
   and for calls of its functions (grading.kernel_bridge), as data. Every other cell runs in the kernel.
+- Outputs are capped in bytes as they arrive, whatever their type: OUTPUT_LIMIT for one output,
+  CELL_LIMIT for a cell, NOTEBOOK_LIMIT for the notebook; past a cap the cell says where output was cut.
+  (nbgrader's LimitOutput trims only by lines: one long line, or display data, passed it whole.)
 - A kernel that dies (`os._exit`, a crash, the memory cap) or that ignores the interrupt sent when a
   cell runs past its timeout leaves nbgrader's own Execute with an exception, and the student with no
   grade at all. Here the run stops at that cell instead: the cell and every code cell after it get an
   error output that says why, so their tests score 0, and every test that ran before keeps its points.
 """
+import json
 import os
 from pathlib import Path
 
@@ -21,7 +25,10 @@ from grading.feedback import is_test_cell
 from grading.kernel_bridge import MIME
 
 STOPPED = "GradingStopped"
-REPLY_LIMIT = 64 * 2**20  # characters of one answer from the kernel; a larger one is refused  # the ename of the error output written where the run stopped
+REPLY_LIMIT = 64 * 2**20  # characters of one answer from the kernel; a larger one is refused
+OUTPUT_LIMIT = 2**20        # bytes of one output, of any type
+CELL_LIMIT = 4 * 2**20      # bytes of all the outputs of one cell
+NOTEBOOK_LIMIT = 16 * 2**20  # bytes of all the outputs of a notebook  # the ename of the error output written where the run stopped
 # Sent to the kernel before each test cell: the data format, then the bridge, which binds __grading__.
 BRIDGE = "\n".join(Path(__file__).with_name(name).read_text() for name in ("wire.py", "kernel_bridge.py"))
 INSTALL = f"exec(compile({BRIDGE!r}, '<grading bridge>', 'exec'), {{'__name__': '__grading__'}})"
@@ -47,6 +54,7 @@ class GuardedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self.stopped = None
+        self.cell_bytes, self.notebook_bytes, self.cut = {}, 0, set()
         with judge.Judge(self.judge_timeout) as self.judge:  # starts while the kernel starts
             return super().preprocess(nb, resources, km)
 
@@ -67,6 +75,24 @@ class GuardedExecute(Execute):
             self.stopped = "an earlier cell ran past the time limit and ignored the interrupt"
             cell.outputs.append(stopped_output(f"this cell ran past {self.timeout} s and ignored the interrupt; the kernel was stopped"))
         return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output handler, with every output counted against the caps before it is kept."""
+        content = msg.get("content", {})
+        if MIME in content.get("data", {}):  # an answer to the judge: never stored; REPLY_LIMIT caps it
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(content, default=str))
+        used = self.cell_bytes.get(cell_index, 0)
+        if size > OUTPUT_LIMIT or used + size > CELL_LIMIT or self.notebook_bytes + size > NOTEBOOK_LIMIT:
+            if cell_index not in self.cut:
+                self.cut.add(cell_index)
+                outs.append(new_output("stream", name="stdout", text=(
+                    f"\n[output cut here by the grader: outputs are limited to {OUTPUT_LIMIT // 2**20} MiB each, "
+                    f"{CELL_LIMIT // 2**20} MiB per cell and {NOTEBOOK_LIMIT // 2**20} MiB per notebook]\n")))
+            return None
+        self.cell_bytes[cell_index] = used + size
+        self.notebook_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
 
     def in_kernel(self, code, index):
         """Run `code` in the kernel, off the record; (the bridge's reply or None, what else it printed)."""

@@ -100,11 +100,14 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     return args + ["--", prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", "--"]
 
 
-def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=()):
-    """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name."""
+def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=(), wrap=None):
+    """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name.
+
+    wrap: a function of the command line that returns the one to run (grading.limits.Limits.wrap), or None.
+    """
+    argv = bwrap_argv(work_dir, ipc_dir, files) + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec = {
-        "argv": bwrap_argv(work_dir, ipc_dir, files)
-        + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": wrap(argv) if wrap else argv,
         "display_name": "Python 3 (grading sandbox)",
         "language": "python",
         # a signal would reach bwrap, not the kernel: ask the kernel itself to interrupt

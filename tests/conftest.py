@@ -53,11 +53,14 @@ def graded_class(tmp_path_factory):
     course_dir = copy_course(tmp_path_factory.mktemp("moved") / "course-copy", COURSE_FILES + ("course", "grading"))
     listener = socket.create_server(("127.0.0.1", 0))  # what the hostile submission tries to reach
     listener.settimeout(0.1)
-    makers = dict(corpus.CORPUS, hostile=lambda folder: corpus.hostile(folder, probe_port=listener.getsockname()[1]))
-    expected = {student: make(course_dir / "submitted" / student / ASSIGNMENT) for student, make in makers.items()}
-    markup.hostile_submission(course_dir / "submitted" / markup.STUDENT / ASSIGNMENT)
-    expected[markup.STUDENT] = corpus.FULL
-    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points())
+    makers = dict(corpus.CORPUS, hostile=lambda folder, **answers: corpus.hostile(
+        folder, probe_port=listener.getsockname()[1], **answers))
+    makers[markup.STUDENT] = lambda folder, **answers: (markup.hostile_submission(folder, **answers), corpus.FULL)[1]
+    # the correct answers of the mutation tests ride in the corpus's submissions that must earn full marks
+    hosts = ["renamed", "hostile", "spy", "odd_but_honest", markup.STUDENT]
+    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points(), hosts)
+    expected = {student: make(course_dir / "submitted" / student / ASSIGNMENT, **packed.pop(student, {}))
+                for student, make in makers.items()}
     mutation.write_class(course_dir, packed)
     submitted = snapshot(course_dir / "submitted")
     # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
@@ -71,4 +74,4 @@ def graded_class(tmp_path_factory):
         connection = None
     listener.close()
     return dict(course=course_dir, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection,
-                mutation=(packed, cases))
+                mutation=(packed, cases), students=set(expected) | set(packed))

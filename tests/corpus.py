@@ -37,6 +37,8 @@ _try("write_1GB_file", lambda: open("big.bin", "wb").write(bytes(2**30)))
 _try("fill_tmp", lambda: [open(f"/tmp/fill{i}", "wb").write(bytes(2**27)) for i in range(8)])
 _try("read_root_home", lambda: os.listdir("/root"))
 _try("environment", lambda: sorted(k for k in os.environ if "TOKEN" in k or "KEY" in k or "JPY" in k))
+_try("sandbox_environment", lambda: open("/proc/1/environ").read())
+_try("fill_sockets_folder", lambda: [open(os.path.join(os.path.dirname(get_ipython().kernel.connection_file), f"fill{i}"), "wb").write(bytes(2**27)) for i in range(4)])
 print("FINDINGS " + json.dumps(_found))
 '''
 
@@ -76,8 +78,8 @@ def messy(folder):
     return dict(FULL, ex7_test=0, ex11_test=0)
 
 
-def renamed(folder):
-    write(folder, answered(), name=f"{ASSIGNMENT} (1).ipynb")
+def renamed(folder, **answers):
+    write(folder, answered(**answers), name=f"{ASSIGNMENT} (1).ipynb")
     return FULL
 
 
@@ -88,12 +90,13 @@ def invalid_json(folder):
     return None
 
 
-def hostile(folder, probe_port=9):
+def hostile(folder, probe_port=9, **answers):
     """Honest answers, attacks on the grader from an answer cell, and a course.py meant to shadow the package.
 
     probe_port: a port on 127.0.0.1 that the grading machine listens on; the attack tries to connect to it.
+    answers: {grade_id: source} of correct answers to use instead of the reference solution's.
     """
-    nb = answered()
+    nb = answered(**answers)
     cells_by_id(nb)["ex1_answer"].source += "\n" + ATTACKS.replace("PROBE_PORT", str(probe_port))
     write(folder, nb)
     (folder / "course.py").write_text("raise ImportError('a course.py beside the notebook was imported')\n")
@@ -157,9 +160,9 @@ get_ipython().input_transformers_cleanup.append(lambda lines: (_show("".join(lin
 """
 
 
-def spy(folder):
+def spy(folder, **answers):
     """Honest answers, and hooks that print every later cell, as it runs, into the notebook's outputs."""
-    nb = answered()
+    nb = answered(**answers)
     cells_by_id(nb)["ex1_answer"].source += "\n" + SPY
     write(folder, nb)
     return FULL
@@ -273,11 +276,11 @@ def future_format(folder):
     return None
 
 
-def odd_but_honest(folder):
+def odd_but_honest(folder, **answers):
     """Honest answers in a notebook with a written answer citing a missing image, a malformed attachment, a test
     cell of the student's own worth 100 points, a cell claiming another's grade_id, metadata that is not a dict,
     and extra files that are links out of the folder: graded on the release's cells, out of 25."""
-    nb = answered()
+    nb = answered(**answers)
     cells = cells_by_id(nb)
     cells["ex3_written"].source += "\n\n![my figure](attachment:figure.png)"
     cells["ex4_written"].source += "\n\n![other](attachment:other.png)"

@@ -70,9 +70,10 @@ WIDGET_STATE = {"application/vnd.jupyter.widget-state+json": {"version_major": 2
                  "state": {"value": '<img src="x" onerror="' + probe("widget-state") + '">'}}}}}
 
 
-def hostile_submission(folder):
-    """The reference answers, with live markup in the written answers and in the outputs of ex1's answer cell."""
-    nb = answered()
+def hostile_submission(folder, **answers):
+    """Correct answers (the reference's, or `answers`), with live markup in the written answers and in the outputs
+    of ex1's answer cell."""
+    nb = answered(**answers)
     cells = cells_by_id(nb)
     cells["ex3_written"].source = WRITTEN
     cells["ex3_written"].attachments = {"plot.svg": {"image/svg+xml": base64.b64encode(SVG.encode()).decode()}}

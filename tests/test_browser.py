@@ -5,25 +5,16 @@ except under CI=true, where its absence is a failure.
 """
 import json
 import os
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grading.submissions import answered, venv_env
+import lab_server
+from grading.submissions import answered
+from lab_server import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI") == "true":
@@ -31,10 +22,6 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,26 +35,8 @@ def lab(tmp_path_factory):
     # render every cell, not only those in view, so that the test can find every widget
     (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         json.dumps({"windowingMode": "none"}))
-    env = dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(root / ".ws"),
-               JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTER_CONFIG_DIR=str(root / ".config"))
-    port, token = free_port(), secrets.token_hex(16)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", f"--IdentityProvider.token={token}",
-         "--ServerApp.ip=127.0.0.1", "--allow-root", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(root / "server.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start: " + (root / "server.log").read_text()[-2000:])
-    yield f"{base}/lab/tree/vi_stars.ipynb?reset&token={token}"
-    server.terminate()
-    server.wait(timeout=30)
+    with lab_server.server(root, root, settings) as (base, token):
+        yield f"{base}/lab/tree/vi_stars.ipynb?reset&token={token}"
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,18 @@ one server and browser serve every test.
 """
 import json
 import os
-import secrets
 import shutil
-import subprocess
-import sys
 import time
 import urllib.request
 
 import nbformat
 import pytest
 
-from grading.submissions import ASSIGNMENT, NOTEBOOK, venv_env
+import lab_server
+from grading.submissions import ASSIGNMENT, NOTEBOOK
+from lab_server import CHROMIUM, CHROMIUM_ARGS
 from markup import ANSWER, STUDENT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 
 for needed, package in ((CHROMIUM, "chromium"), (shutil.which("bwrap"), "bubblewrap")):
     if not needed or not os.path.exists(needed):
@@ -51,12 +46,6 @@ def gradebook_state(course):
         return notebook.id, grades, comments
 
 
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -69,41 +58,19 @@ def session(tmp_path_factory, graded_class):
     submission_id, grades, comments = gradebook_state(course)
 
     home = tmp_path_factory.mktemp("jupyter")
-    env = dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_CONFIG_DIR=str(home / "config"))
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen(  # as the instructor starts it: in the course directory, with a token
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", f"--IdentityProvider.token={token}",
-         "--ServerApp.ip=127.0.0.1", "--allow-root", f"--ServerApp.root_dir={course}", "--ServerApp.port_retries=0"],
-        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start: " + (home / "server.log").read_text()[-2000:])
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            # nothing leaves the machine (MathJax and the like come from CDNs): the test is offline and quick
-            context.route(lambda url: not url.startswith(base), lambda route: route.abort())
-            login = context.new_page()
-            login.goto(f"{base}/formgrader?token={token}")  # the token logs the browser in (a cookie)
-            login.wait_for_load_state("load")
-            login.close()
-            yield dict(course=course, base=base, token=token, context=context, submission=submission,
-                       submission_id=submission_id, grades=grades, comments=comments, report=graded_class["stdout"])
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    with lab_server.server(course, home) as (base, token), sync_playwright() as p:  # as the instructor starts it
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        # nothing leaves the machine (MathJax and the like come from CDNs): the test is offline and quick
+        context.route(lambda url: not url.startswith(base), lambda route: route.abort())
+        login = context.new_page()
+        login.goto(f"{base}/formgrader?token={token}")  # the token logs the browser in (a cookie)
+        login.wait_for_load_state("load")
+        login.close()
+        yield dict(course=course, base=base, token=token, context=context, submission=submission,
+                   submission_id=submission_id, grades=grades, comments=comments, report=graded_class["stdout"])
+        browser.close()
+
 
 
 def visit(session, url, settle=2.0):

@@ -54,7 +54,8 @@ def test_each_submission_gets_the_points_it_earned(graded, student):
 def test_correct_answers_in_other_styles_earn_every_point_and_wrong_ones_lose_theirs(graded):
     """Mutation testing of the tests: 100% of equivalent answers full, 100% of mutants caught."""
     packed, cases = graded["mutation"]
-    scores = mutation.scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", packed, AUTOGRADED_POINTS)
+    scores = mutation.scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", {c.student for c in cases},
+                             AUTOGRADED_POINTS)
     outcome = mutation.judge_cases(cases, scores, AUTOGRADED_POINTS)
     print(mutation.table(outcome, AUTOGRADED_POINTS))
     assert sum(c.kind == "equivalent" for c in cases) >= 3 * 10 and sum(c.kind == "mutant" for c in cases) >= 6 * 10
@@ -87,7 +88,7 @@ def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
                  "cell 12 had grade_id bonus, which the assignment does not have; graded as a plain cell",
                  "left out symbolic links (never followed): data, solution.ipynb"]:
         assert note in report
-    total = len(graded["expected"]) + len(graded["mutation"][0])
+    total = len(graded["students"])
     ungraded = sum(expected is None for expected in graded["expected"].values())
     assert f"graded {total - ungraded} of {total}" in report
 
@@ -101,6 +102,7 @@ def test_hostile_code_reached_nothing_outside_its_folder(graded):
                     "allocate_4GB", "write_1GB_file", "fill_tmp"]:
         assert found[attempt].startswith("refused"), (attempt, found[attempt])
     assert found["environment"] == "[]"  # no tokens or keys of the grader's environment
+    assert found["sandbox_environment"] == "''"  # bubblewrap itself (PID 1 inside) started with none
     assert graded["connection"] is None, "the sandboxed kernel reached a server on the grading machine"
     assert not (course / "PWNED").exists() and not list(course.rglob("PWNED"))
     assert not list(course.rglob("big.bin")) and not list(course.rglob("fill*"))  # written in memory, then gone
@@ -114,13 +116,17 @@ def visible_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
-def test_feedback_shows_no_hidden_test_code(graded):
+def hidden_only_lines():
+    """Lines only hidden tests have (not `import math`, nor `torch.manual_seed(0)`, which an answer has too)."""
     hidden, shown = set(), set()
     for cell in SOURCE.cells:
-        hidden |= hidden_lines(cell.source)[1]
+        hidden |= hidden_lines(cell.source)
         shown |= {line.strip() for line in visible_source(cell.source).splitlines()}
-    # lines only hidden tests have (not `import math`, nor `torch.manual_seed(0)`, which an answer has too)
-    hidden = {line for line in hidden - shown if len(line) > 12}
+    return {line for line in hidden - shown if len(line) > 12}
+
+
+def test_feedback_shows_no_hidden_test_code(graded):
+    hidden = hidden_only_lines()
     assert len(hidden) > 40
     for student, expected in graded["expected"].items():
         if expected is None:
@@ -142,8 +148,7 @@ def test_hooks_in_the_kernel_saw_no_test_code(graded):
     nb = read(graded["course"] / "autograded" / "spy" / NOTEBOOK)
     spied = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
     assert "SPIED: __grading__.call('flux_summary'" in spied
-    hidden = set().union(*(hidden_lines(c.source) for c in SOURCE.cells))
-    assert not [line for line in hidden if len(line) > 12 and line in spied]
+    assert not [line for line in hidden_only_lines() if line in spied]
     assert "BEGIN HIDDEN" not in spied and "_want" not in spied
 
 
@@ -156,7 +161,7 @@ def test_written_answers_wait_for_manual_grading(graded):
 def test_grades_csv_lists_every_graded_student(graded):
     with open(graded["course"] / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {s for s, e in graded["expected"].items() if e is not None} | set(graded["mutation"][0])
+    assert set(rows) == {s for s in graded["students"] if graded["expected"].get(s, 0) is not None}
     rows = {s: r for s, r in rows.items() if s in graded["expected"]}
     for student, row in rows.items():
         assert float(row["score"]) == sum(graded["expected"][student].values())
@@ -262,3 +267,14 @@ def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
     assert "NOTHING GRADED" in report and "ex11_test" in report and "scored 23 of 25" in report
     assert report.strip() in run.stderr + run.stdout
     assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()
+
+
+def test_a_sandbox_that_cannot_import_course_stops_grading_and_says_from_where(tmp_path, monkeypatch):
+    require_bubblewrap()
+    broken = tmp_path / "elsewhere" / "course"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('not the engine')\n")
+    monkeypatch.setattr(sandbox.course, "__file__", str(broken / "__init__.py"))
+    with pytest.raises(sandbox.SandboxUnavailable, match="imports torch and course") as stop:
+        sandbox.check(tmp_path / "check")
+    assert str(broken) in str(stop.value) and "not the engine" in str(stop.value)
