@@ -58,6 +58,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbgrader.utils import parse_utc
 
 TIMESTAMP = "timestamp.txt"
+# written by `nbgrader submit`; `release_feedback` needs it beside the feedback, so it is staged as it was
+SECRET = "submission_secret.txt"
 MAX_NOTEBOOK_BYTES = 64 * 2**20   # the lab's answered notebook with outputs is well under 1 MiB
 MAX_DEPTH = 100                   # nesting of JSON arrays and objects; a notebook needs about 8
 MAX_TIMESTAMP_BYTES = 1024
@@ -485,7 +487,13 @@ def check(student, submitted, dest, assignment, release, checked):
         restore_answer_metadata(nb, release, checked)
         entries = {entry.name: entry for entry in os.scandir(folder)}
         time = timestamp(folder, entries, checked)
-        rest = sorted(n for n in entries if n not in (found, TIMESTAMP))
+        secret = None
+        if SECRET in entries and not entries[SECRET].is_symlink():
+            try:
+                secret = read_file(folder, SECRET, MAX_TIMESTAMP_BYTES)
+            except Exception as err:  # a secret that is not a small regular file: feedback cannot be released
+                checked.notes.append(f"left out {SECRET}: {err}")
+        rest = sorted(n for n in entries if n not in (found, TIMESTAMP) and not (n == SECRET and secret is not None))
         links = [n for n in rest if entries[n].is_symlink()]
         extra = [n for n in rest if n not in links]
         if extra:
@@ -499,6 +507,8 @@ def check(student, submitted, dest, assignment, release, checked):
         (dest / name).write_text(text, encoding="utf-8")
         if time is not None:
             (dest / TIMESTAMP).write_text(time, encoding="utf-8")
+        if secret is not None:
+            (dest / SECRET).write_bytes(secret)
     finally:
         for fd in reversed(opened):
             os.close(fd)
