@@ -8,7 +8,7 @@ PORT ?= 8888
 ASSIGNMENT := vi_stars
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup lab test bench notebook release grade mutants selfcheck clean
+.PHONY: setup lab test cycle bench notebook release grade mutants selfcheck clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The documented course cycle through nbgrader's exchange: release, two students fetch and submit, collect,
+# make grade, feedback released and fetched (about 4 minutes).
+cycle: setup
+	$(BIN)/python -m pytest -m cycle tests/test_course_cycle.py
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -27,13 +27,18 @@ def free_port():
         return s.getsockname()[1]
 
 
+def environment(home, settings=None):
+    """The server's environment: the venv first on PATH, JupyterLab's settings and state in `home`."""
+    return dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(settings or home / "settings"),
+                JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+                JUPYTER_CONFIG_DIR=str(home / "config"))
+
+
 @contextlib.contextmanager
 def server(root, home, settings=None):
     """JupyterLab on 127.0.0.1 serving `root`, with a token; yields (base URL, token). `home` holds its state;
     `settings`: a JUPYTERLAB_SETTINGS_DIR of the test's own (default: an empty one in `home`)."""
-    env = dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(settings or home / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTER_CONFIG_DIR=str(home / "config"))
+    env = environment(home, settings)
     port, token = free_port(), secrets.token_hex(16)
     log = open(home / "server.log", "w")
     process = subprocess.Popen(

@@ -24,24 +24,18 @@ import html
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
-import sys
-import time
-import urllib.request
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+import lab_server
 from grading.submissions import (ASSIGNMENT, NOTEBOOK, ROOT, answered, autograded_points, cells_by_id, nbgrader,
                                  read, release_notebook, venv_env)
+from lab_server import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
 
 for needed, package in ((CHROMIUM, "chromium"), (shutil.which("bwrap"), "bubblewrap")):
     if not needed or not os.path.exists(needed):
@@ -56,14 +50,6 @@ SCORE, COMMENT = "1.5", "Right about the bins; say why the error is bounded by h
 MODEL_ANSWER = cells_by_id(read(ROOT / "source" / NOTEBOOK))[WRITTEN].source.split(":")[0]
 STUDENT_COPIES = "student-copies"  # answered/vi_stars.ipynb and untouched/vi_stars.ipynb, in the served folder
 VALIDATE_TIMEOUT = 600_000  # ms: Validate runs the whole notebook (~50 s on 2 idle cores)
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def db_url(course):
@@ -87,37 +73,13 @@ def lab(tmp_path_factory, graded_class):
     settings.mkdir(parents=True)
     # render every cell, not only those in view, so that the page's text holds the whole notebook
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    env = dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
-               JUPYTER_RUNTIME_DIR=str(home / "runtime"), JUPYTER_CONFIG_DIR=str(home / "config"))
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(home / "server.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", f"--IdentityProvider.token={token}",
-         "--ServerApp.ip=127.0.0.1", "--allow-root", f"--ServerApp.root_dir={course}", "--ServerApp.port_retries=0"],
-        cwd=course, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("JupyterLab did not start: " + (home / "server.log").read_text()[-2000:])
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.set_default_timeout(120_000)  # a shared 2-core machine: pages can take long to settle
-            context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # offline
-            yield dict(course=course, base=base, token=token, context=context, env=env)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
+    with lab_server.server(course, home, home / "settings") as (base, token), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(120_000)  # a shared 2-core machine: pages can take long to settle
+        context.route(lambda url: not url.startswith(base), lambda route: route.abort())  # offline
+        yield dict(course=course, base=base, token=token, context=context, env=lab_server.environment(home, home / "settings"))
+        browser.close()
 
 def open_lab(lab, path=""):
     """A new tab on JupyterLab (on `path`, a file under the served folder), once its interface is up."""
