@@ -36,7 +36,8 @@ def grade_seconds(jobs, sandboxed, canary=False):
         batch.ensure_assignment(coursedir.db_url, coursedir.course_id, course)  # not part of the timing
         if canary:
             start = time.perf_counter()
-            batch.canary(course, coursedir.course_id, Path(tmp) / "canary", sandboxed, 300, 1800)
+            batch.canary(course, coursedir.course_id, Path(tmp) / "canary", sandboxed, 300, 1800,
+                         limited=sandboxed and batch.Limits.available())
             return time.perf_counter() - start
         start = time.perf_counter()
         outcomes = batch.grade_all(course, jobs, sandboxed, cell_timeout=300, student_timeout=1800, progress=False,

@@ -99,8 +99,8 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
         files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
-        limits = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create() if limited else None
-        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=limits.wrap if limits else None)
+        groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create() if limited else None
+        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=groups.wrap if groups else None)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
@@ -115,13 +115,13 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         tail = log.read()[-2000:]
     hit = []
     if sandboxed and limited:
-        hit = limits.hit()
-        limits.remove()
+        hit = groups.hit()
+        groups.remove()
     shutil.rmtree(ipc, ignore_errors=True)
     return code, tail, hit
 
 
-def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout):
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited=False):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
     throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
     folder = Path(scratch) / "canary"
@@ -130,7 +130,7 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout):
     ensure_assignment(db_url, course_id, root)
     nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
     code, tail, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
-                              student_timeout, autograded=folder / "autograded", limited=sandboxed and Limits.available())
+                              student_timeout, autograded=folder / "autograded", limited=limited)
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     with Gradebook(db_url, course_id) as gb:
@@ -195,8 +195,9 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
         ensure_assignment(coursedir.db_url, coursedir.course_id, root)
+        limited = sandboxed and Limits.available()
         if check_reference:
-            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout)
+            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited)
         staging = Path(scratch) / "staged"
         checked = [preflight.stage(s, submitted, staging, ASSIGNMENT, release) for s in students]
         outcomes = {c.student: Outcome(c.student, c.notes, c.error) for c in checked}
@@ -204,7 +205,6 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             for student in gradable:  # created here, once: the parallel runs then only add their scores
                 gb.update_or_create_student(student)
-        limited = sandboxed and Limits.available()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(autograde, s, root, coursedir.db_url, staging, Path(scratch) / "jobs", sandboxed,
                                    cell_timeout, student_timeout, limited=limited): s for s in gradable}

@@ -24,11 +24,11 @@ from grading import judge
 from grading.feedback import is_test_cell
 from grading.kernel_bridge import MIME
 
-STOPPED = "GradingStopped"
+STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped
 REPLY_LIMIT = 64 * 2**20  # characters of one answer from the kernel; a larger one is refused
 OUTPUT_LIMIT = 2**20        # bytes of one output, of any type
 CELL_LIMIT = 4 * 2**20      # bytes of all the outputs of one cell
-NOTEBOOK_LIMIT = 16 * 2**20  # bytes of all the outputs of a notebook  # the ename of the error output written where the run stopped
+NOTEBOOK_LIMIT = 16 * 2**20  # bytes of all the outputs of a notebook
 # Sent to the kernel before each test cell: the data format, then the bridge, which binds __grading__.
 BRIDGE = "\n".join(Path(__file__).with_name(name).read_text() for name in ("wire.py", "kernel_bridge.py"))
 INSTALL = f"exec(compile({BRIDGE!r}, '<grading bridge>', 'exec'), {{'__name__': '__grading__'}})"

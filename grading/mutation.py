@@ -123,13 +123,13 @@ def table(outcome, points):
     return "\n".join(lines) + "\n"
 
 
-def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120, course=None):
-    """Grade the packed class; returns (outcome, the table's text). `course`: a prepared copy to grade in."""
+def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120):
+    """Grade the packed class in a throw-away copy of the course; returns (outcome, the table's text)."""
     os.environ["PATH"] = batch.environment()["PATH"]  # nbgrader runs `alembic` from PATH
     points = autograded_points()
     submissions, cases = pack(*load_answers(answers_path), points)
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
-        root = Path(course) if course else copy_course(Path(tmp), COURSE_FILES)
+        root = copy_course(Path(tmp), COURSE_FILES)
         write_class(root, submissions)
         batch.grade_all(root, jobs, sandboxed, cell_timeout, student_timeout=900, progress=False)
         graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points)
