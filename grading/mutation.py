@@ -48,21 +48,48 @@ def load_answers(path):
     return module.EQUIVALENT, module.MUTANTS
 
 
-def pack(equivalent, mutants, points, hosts=()):
-    """{student: {answer_id: source}} and [Case]: the k-th answer of every exercise in submission k.
+@dataclass(frozen=True)
+class Host:
+    """A submission of another class that carries answers of this one: `busy` names the answer cells it writes
+    itself, `loses` the tests it loses on its own. It can carry an answer whose cell it leaves alone and whose
+    tests it keeps: then what that answer earns or loses is the answer's doing."""
+    student: str
+    busy: frozenset = frozenset()
+    loses: frozenset = frozenset()
 
-    hosts: students of another class whose submissions carry the first equivalent packs (their answers must
-    earn full marks too), so that the class needs fewer notebooks; the caller writes those submissions.
+    def can_carry(self, answer_id, tests):
+        return answer_id not in self.busy and not tests & self.loses
+
+
+def pack(equivalent, mutants, points, hosts=(), mutant_hosts=()):
+    """{student: {answer_id: source}} and [Case]: answers packed into as few submissions as possible, at most one
+    answer per exercise in each (exercises score independently).
+
+    hosts: students of another class whose submissions earn full marks: they carry the first equivalent answers.
+    mutant_hosts: [Host] of another class that lose some points on their own: they carry mutants first.
+    Whatever is left goes to submissions of its own, equivalent-01, ..., mutant-01, ...; the caller writes the
+    hosts' submissions, with the answers packed for them.
     """
     submissions, cases = {}, []
-    for kind, table in (("equivalent", equivalent), ("mutant", mutants)):
+    for kind, table, carriers in (("equivalent", equivalent, [Host(h) for h in hosts]),
+                                  ("mutant", mutants, list(mutant_hosts))):
         for answer_id, entries in table.items():
-            for k, entry in enumerate(entries):
-                student = hosts[k] if kind == "equivalent" and k < len(hosts) else f"{kind}-{k + 1:02d}"
-                submissions.setdefault(student, {})[answer_id] = entry[1]
+            for entry in entries:
                 tests = frozenset(entry[2]) if kind == "mutant" else tests_of(answer_id, points)
+                student = _next_carrier(carriers, answer_id, tests, submissions) or next(
+                    s for s in (f"{kind}-{k:02d}" for k in range(1, len(entries) + 1))
+                    if answer_id not in submissions.get(s, {}))
+                submissions.setdefault(student, {})[answer_id] = entry[1]
                 cases.append(Case(student, answer_id, entry[0], kind, tests))
     return submissions, cases
+
+
+def _next_carrier(carriers, answer_id, tests, submissions):
+    """The first carrier that can take this answer and carries none for its cell yet; None when none can."""
+    for host in carriers:
+        if host.can_carry(answer_id, tests) and answer_id not in submissions.get(host.student, {}):
+            return host.student
+    return None
 
 
 def write_class(root, submissions):
@@ -84,9 +111,11 @@ def scores(db_url, students, points):
     return result
 
 
-def judge_cases(cases, graded, points):
+def judge_cases(cases, graded, points, hosts=()):
     """[(case, passed, why)]: an equivalent passes when it kept every point of its tests and of every other
-    test in its submission; a mutant passes (is caught) when it lost every point of the tests it names."""
+    test in its submission; a mutant passes (is caught) when it lost every point of the tests it names.
+    hosts: the [Host]s the cases were packed into; the tests a host loses on its own are not collateral."""
+    own_losses = {h.student: h.loses for h in hosts}
     packed = {}
     for case in cases:
         packed.setdefault(case.student, []).append(case)
@@ -101,8 +130,9 @@ def judge_cases(cases, graded, points):
             outcome.append((case, not kept, f"kept {', '.join(kept)}" if kept else ""))
     # a test no answer in a submission targets must keep its points there: otherwise exercises interfere
     for student, members in packed.items():
-        targeted = set().union(*(c.tests for c in members)) if members[0].kind == "mutant" else set()
-        collateral = sorted(t for t in points if t not in targeted and graded[student][t] < points[t])
+        targeted = set().union(*(c.tests for c in members if c.kind == "mutant"))
+        expected_lost = targeted | own_losses.get(student, frozenset())
+        collateral = sorted(t for t in points if t not in expected_lost and graded[student][t] < points[t])
         if collateral:
             outcome.append((Case(student, "-", "other exercises", "collateral", frozenset(collateral)), False,
                             f"lost {', '.join(collateral)}, which none of its answers targets"))

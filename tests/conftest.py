@@ -34,33 +34,54 @@ def snapshot(folder):
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+# Students of the class who hand in through nbgrader's exchange (release, fetch, submit, collect), as the
+# README's cycle runs; the rest are placed in submitted/ as an instructor copying in a class would.
+THROUGH_EXCHANGE = ("honest", "wrong_ex2")
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """One class graded by the instructor's own `make grade JOBS=2`, read by every grading test: the corpus of
-    honest, careless and hostile submissions (tests/corpus.py), the mutation class of tests/answers.py, and the
-    submission with live markup the formgrader browser test opens. Grading runs every notebook for real (20-60 s
-    each), so it runs once.
+    """One class graded by the instructor's own `make grade JOBS=2`, read by every grading test and by the
+    course-cycle test: the corpus of honest, careless and hostile submissions (tests/corpus.py), two of them
+    handed in through nbgrader's exchange; the mutation tests of tests/answers.py, packed into the corpus's
+    submissions and a few of their own; the submission with live markup the formgrader browser test opens.
+    Grading runs every notebook for real (20-60 s each), so it runs once.
 
     The course is a whole copy, its `course` and `grading` packages included, in a folder the venv's editable
     install does not point at: it must grade with its own packages (the sandbox binds this folder's course).
     """
     import corpus
     import markup
+    from exchange import Exchange
     from grading import mutation
     from grading.submissions import ASSIGNMENT, COURSE_FILES, autograded_points, copy_course, venv_env
 
     require_bubblewrap()
-    course_dir = copy_course(tmp_path_factory.mktemp("moved") / "course-copy", COURSE_FILES + ("course", "grading"))
+    tmp = tmp_path_factory.mktemp("moved")
+    course_dir = copy_course(tmp / "course-copy", COURSE_FILES + ("course", "grading"))
     listener = socket.create_server(("127.0.0.1", 0))  # what the hostile submission tries to reach
     listener.settimeout(0.1)
     makers = dict(corpus.CORPUS, hostile=lambda folder, **answers: corpus.hostile(
         folder, probe_port=listener.getsockname()[1], **answers))
     makers[markup.STUDENT] = lambda folder, **answers: (markup.hostile_submission(folder, **answers), corpus.FULL)[1]
-    # the correct answers of the mutation tests ride in the corpus's submissions that must earn full marks
-    hosts = ["renamed", "hostile", "spy", "odd_but_honest", markup.STUDENT]
-    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points(), hosts)
-    expected = {student: make(course_dir / "submitted" / student / ASSIGNMENT, **packed.pop(student, {}))
-                for student, make in makers.items()}
+    # the answers of the mutation tests ride in the corpus's submissions: correct ones in those that earn full
+    # marks, wrong ones in cells that those losing points of their own leave alone
+    mutant_hosts = [mutation.Host(student, frozenset(busy), frozenset(
+        t for t, points in makers[student](tmp / "probe" / student).items() if points < corpus.FULL[t]))
+        for student, busy in corpus.MUTANT_HOSTS.items()]
+    full_hosts = ["renamed", "hostile", "spy", "odd_but_honest", markup.STUDENT]
+    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points(),
+                                  full_hosts, mutant_hosts)
+
+    def write(student, folder):
+        expected = makers[student](folder, **packed.pop(student, {}))
+        mutants = [c for c in cases if c.student == student and c.kind == "mutant"]
+        return expected and {t: 0 if any(t in c.tests for c in mutants) else p for t, p in expected.items()}
+
+    exchange = Exchange(tmp, course_dir, THROUGH_EXCHANGE)
+    expected, fetched = exchange.hand_in(write)
+    expected.update({student: write(student, course_dir / "submitted" / student / ASSIGNMENT)
+                     for student in makers if student not in THROUGH_EXCHANGE})
     mutation.write_class(course_dir, packed)
     submitted = snapshot(course_dir / "submitted")
     # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
@@ -74,4 +95,5 @@ def graded_class(tmp_path_factory):
         connection = None
     listener.close()
     return dict(course=course_dir, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection,
-                mutation=(packed, cases), students=set(expected) | set(packed))
+                mutation=(cases, mutant_hosts), students=set(expected) | {c.student for c in cases},
+                exchange=exchange, fetched=fetched)

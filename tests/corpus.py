@@ -58,15 +58,15 @@ def blank(folder):
     return {gid: 0 for gid in FULL}
 
 
-def wrong_ex2(folder):
-    write(folder, answered(ex2_answer=WRONG_EX2))
+def wrong_ex2(folder, **answers):
+    write(folder, answered(ex2_answer=WRONG_EX2, **answers))
     return dict(FULL, ex2_test=0)
 
 
-def messy(folder):
+def messy(folder, **answers):
     """Careless editing: a wrong Ex 7 whose test says `assert True`, an Ex 11 test deleted (answer wrong),
     Ex 1's cells stripped of their nbgrader metadata, Ex 4's answer cell pasted twice."""
-    nb = answered(ex7_answer=WRONG_EX7, ex7_test="assert True", ex11_answer=WRONG_EX11)
+    nb = answered(ex7_answer=WRONG_EX7, ex7_test="assert True", ex11_answer=WRONG_EX11, **answers)
     cells = cells_by_id(nb)
     nb.cells.remove(cells["ex11_test"])
     for gid in ("ex1_answer", "ex1_test"):
@@ -204,7 +204,7 @@ def peeker(folder):
 
 
 # An input transformer that rewrites every later cell before the kernel runs it: asserts become no-ops. Test
-# cells are not run by the kernel, so there is nothing of theirs to rewrite; the wrong Ex 11 loses its points.
+# cells are not run by the kernel, so there is nothing of theirs to rewrite; the wrong Ex 7 loses its points.
 REWRITER = """
 import re
 get_ipython().input_transformers_cleanup.append(
@@ -212,15 +212,15 @@ get_ipython().input_transformers_cleanup.append(
 """
 
 
-def rewriter(folder):
-    nb = answered(ex11_answer=WRONG_EX11)
+def rewriter(folder, **answers):
+    nb = answered(ex7_answer=WRONG_EX7, **answers)
     cells_by_id(nb)["ex1_answer"].source += "\n" + REWRITER
     write(folder, nb)
-    return dict(FULL, ex11_test=0)
+    return dict(FULL, ex7_test=0)
 
 
-def _stopped_in_ex6(folder, code):
-    nb = answered()
+def _stopped_in_ex6(folder, code, answers):
+    nb = answered(**answers)
     cell = cells_by_id(nb)["ex6_answer"]
     cell.source = code + "\n" + cell.source
     write(folder, nb)
@@ -228,19 +228,20 @@ def _stopped_in_ex6(folder, code):
     return {gid: (pts if gid in earned else 0) for gid, pts in FULL.items()}
 
 
-def dies(folder):
+def dies(folder, **answers):
     """The kernel exits in the middle of the notebook: the tests before it keep their points."""
-    return _stopped_in_ex6(folder, "import os\nos._exit(1)")
+    return _stopped_in_ex6(folder, "import os\nos._exit(1)", answers)
 
 
-def ignores_interrupt(folder):
+def ignores_interrupt(folder, **answers):
     """An endless loop that ignores SIGINT: the kernel is stopped; the tests before it keep their points."""
-    return _stopped_in_ex6(folder, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass")
+    return _stopped_in_ex6(folder, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+                           answers)
 
 
-def endless(folder):
+def endless(folder, **answers):
     """An endless loop that the timeout's interrupt stops: only the exercise it sits in is lost."""
-    nb = answered()
+    nb = answered(**answers)
     cell = cells_by_id(nb)["ex11_answer"]
     cell.source = "while True:\n    pass\n" + cell.source
     write(folder, nb)
@@ -301,3 +302,15 @@ def odd_but_honest(folder, **answers):
 CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, spy,
                                    peeker, rewriter, dies, ignores_interrupt, endless, linked_notebook, linked_folder,
                                    deep_json, future_format, odd_but_honest)}
+
+# Submissions that lose points of their own and leave other answer cells alone: {student: the answer cells
+# it writes itself}. The mutation tests' wrong answers ride in the cells they leave alone (tests/conftest.py),
+# where the tests of those cells lose their points only if the test catches the wrong answer.
+MUTANT_HOSTS = {
+    "wrong_ex2": {"ex2_answer"},
+    "messy": {"ex1_answer", "ex4_answer", "ex7_answer", "ex11_answer"},
+    "rewriter": {"ex1_answer", "ex7_answer"},
+    "endless": {"ex11_answer"},
+    "dies": {"ex6_answer"},
+    "ignores_interrupt": {"ex6_answer"},
+}
