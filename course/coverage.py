@@ -16,7 +16,7 @@ import torch
 from .amortized import fit_amortized
 from .grid import grid_posterior
 from .model import StarData, simulate
-from .vi import fit_vi
+from .vi import fit_vi, support_shift
 
 METHODS = ("grid", "vi", "amortized")
 
@@ -97,7 +97,7 @@ def coverage_table(data, levels=(0.68, 0.95), vi_options=None, amortized_options
     AMORTIZED_BUDGET). Normal prior only: the intervals of VI and the encoder are those of a Normal q.
     """
     levels = [check_level(level) for level in levels]
-    if type(data.prior).__name__ != "Normal":
+    if support_shift(data.prior) is not None:
         raise ValueError("data must have the Normal prior: the intervals of VI and the encoder are Normal intervals")
     post = grid_posterior(data)
     vi = fit_vi(data, seed=seed, **(VI_BUDGET if vi_options is None else vi_options))

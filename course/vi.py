@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch.distributions import AffineTransform, ExpTransform, Normal, Pareto, TransformedDistribution
 
-from ._runtime import check_positive, engine_state, make_generator, resolve_device
+from ._runtime import engine_state, make_generator, resolve_device
 from .likelihood import StarLikelihood, flux_log_prior, flux_prior_score, normal_log_prob
 from .metrics import flux_rmse, sky_subtracted_flux
 from .training import History, check_options, optimise

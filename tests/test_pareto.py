@@ -3,7 +3,7 @@ import math
 
 import pytest
 import torch
-from torch.distributions import Normal, Pareto, Poisson
+from torch.distributions import Pareto, Poisson
 
 import course
 from course.likelihood import StarLikelihood, flux_log_prior, flux_prior_score, pareto_log_prob
