@@ -13,7 +13,7 @@ from .likelihood import StarLikelihood
 from .metrics import flux_rmse
 from .model import check_images
 from .training import History, check_options, optimise
-from .vi import neg_elbo, neg_elbo_grad
+from .vi import flux_moments, neg_elbo, neg_elbo_grad, shifted_lognormal_parameters, support_shift
 
 
 class StarEncoder(nn.Module):
@@ -65,6 +65,7 @@ class AmortizedResult:
     encoder: StarEncoder
     history: History
     images: torch.Tensor
+    shift: float = None  # a Pareto prior's x_m: q is then the shifted LogNormal of course.vi, (6)
 
     @property
     def diverged(self):
@@ -74,8 +75,16 @@ class AmortizedResult:
         """(q_mean, q_sd), each (m,) float64, for `images` (m, img_dim, img_dim); the training images by default.
 
         Scored in one batch (see StarEncoder on BatchNorm), so with batch_norm at least 2 images are needed.
+        Under a Pareto prior these are the mean and SD of f under the shifted LogNormal q (course.vi, (6)).
         """
-        return encoder_posterior(self.encoder, self.images if images is None else images)
+        if self.shift is None:
+            return encoder_posterior(self.encoder, self.images if images is None else images)
+        return flux_moments(*self.q_parameters(images), self.shift)
+
+    def q_parameters(self, images=None):
+        """(q_loc, q_scale) of log(f - shift) for the shifted LogNormal q (Pareto prior); (q_mean, q_sd) otherwise."""
+        q_mean, q_sd = encoder_posterior(self.encoder, self.images if images is None else images)
+        return (q_mean, q_sd) if self.shift is None else shifted_lognormal_parameters(q_mean, q_sd, self.shift)
 
     @property
     def q_mean(self):
@@ -93,7 +102,8 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
     Each step draws `minibatch` images with replacement and `num_samples` reparameterised fluxes
     per image; the loss is (3) summed over them, its gradient (5) is carried back through the
     encoder, and the logged objective rescales it to the whole data set (x n / (minibatch * num_samples)). The weights are initialised, and the
-    minibatches and eps drawn, from `seed`; the global RNG is left as it was.
+    minibatches and eps drawn, from `seed`; the global RNG is left as it was. Under a Pareto prior the
+    encoder still outputs a flux mean and SD, and q is the shifted LogNormal of course.vi with those moments.
     """
     lr, iterations, num_samples, log_every = check_options(lr, iterations, num_samples, log_every)
     minibatch = check_int("minibatch", minibatch, 2 if batch_norm else 1)
@@ -103,6 +113,7 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
         torch.manual_seed(seed)
         encoder = StarEncoder(data.img_dim, hidden_width, batch_norm).to(device)
     rng = make_generator(seed, device)
+    shift = support_shift(data.prior)  # None for the lab's Normal prior
     images = data.images.to(torch.float32)
     scale = data.n / (minibatch * num_samples)  # the logged objective is the whole data set's
     with engine_state(grad=True):
@@ -112,17 +123,21 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
         def step(with_value):
             rows = torch.randint(data.n, (minibatch,), generator=rng, device=device)  # (mb,)
             q_mean, q_sd = encoder(images[rows])  # (mb,), (mb,)
+            if shift is not None:  # the encoder speaks in fluxes; q is the shifted LogNormal with those moments
+                q_mean, q_sd = shifted_lognormal_parameters(q_mean, q_sd, shift)
             eps = torch.randn(num_samples, minibatch, generator=rng, dtype=torch.float64, device=device).T  # (mb, S)
             q = (q_mean.detach(), q_sd.detach(), eps, data.prior, likelihood, rows)
-            value = neg_elbo(*q).item() * scale if with_value else None
-            d_mean, d_sd = neg_elbo_grad(*q)  # (5), then back through the encoder
+            value = neg_elbo(*q, shift=shift).item() * scale if with_value else None
+            d_mean, d_sd = neg_elbo_grad(*q, shift=shift)  # (5), then back through the encoder
             optimizer.zero_grad(set_to_none=True)
             torch.autograd.backward((q_mean, q_sd), (d_mean.to(q_mean.dtype), d_sd.to(q_sd.dtype)))
             optimizer.step()
             return value
 
         def rmse():
-            return flux_rmse(data.true_fluxes, encoder_posterior(encoder, data.images)[0])
+            q_mean, q_sd = encoder_posterior(encoder, data.images)
+            return flux_rmse(data.true_fluxes, q_mean if shift is None else
+                             flux_moments(*shifted_lognormal_parameters(q_mean, q_sd, shift), shift)[0])
 
         history = optimise(step, iterations, log_every, rmse, callback=callback, progress=progress, desc="amortized VI")
-    return AmortizedResult(encoder, history, data.images)
+    return AmortizedResult(encoder, history, data.images, shift)

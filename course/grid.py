@@ -2,14 +2,15 @@
 
     p(f_g | x_i) = p(x_i | f_g) p(f_g) / sum_h p(x_i | f_h) p(f_h),   f_g = 0.1 mu + g * bin_width
 
-The normaliser is a Riemann sum over the grid (equal bins, so the bin width cancels).
+The normaliser is a Riemann sum over the grid (equal bins, so the bin width cancels). Grid points where
+the prior is zero (below a Pareto prior's x_m) have log p(f_g) = -inf and get probability 0.
 """
 from dataclasses import dataclass
 
 import torch
 
 from ._runtime import check_int, check_positive, engine_state
-from .likelihood import StarLikelihood, normal_log_prob
+from .likelihood import StarLikelihood, flux_log_prior
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def grid_posterior(data, bin_width=100, grid_size=5000, likelihood=None):
     with engine_state(grad=False):
         if likelihood is None:
             likelihood = StarLikelihood(data.images, data.psf, data.background)
-        prior = normal_log_prob(grid, float(data.prior.loc), float(data.prior.scale))  # (G,)
+        prior = flux_log_prior(grid, data.prior)  # (G,); -inf where the prior is zero (below a Pareto's x_m)
         log_joint = likelihood(grid) + prior  # (n, G)
         probs = log_joint.softmax(1)  # (n, G)
         mean = probs @ grid  # (n,)

@@ -15,6 +15,7 @@ flux instead of 225, and over a grid of fluxes it is one matrix product (n x K) 
 import math
 
 import torch
+from torch.distributions import Normal, Pareto
 
 from .model import check_images
 
@@ -75,3 +76,38 @@ def normal_log_prob(x, mean, sd):
     sd = torch.as_tensor(sd, dtype=x.dtype, device=x.device)
     z = (x - mean) / sd
     return -0.5 * z * z - sd.log() - HALF_LOG_2PI
+
+
+def pareto_log_prob(x, scale, alpha):
+    """log Pareto(x; x_m, alpha), elementwise: log alpha + alpha log x_m - (alpha + 1) log x for x >= x_m,
+    and -inf below x_m, where the density is zero.
+
+    torch's Pareto.log_prob raises outside the support (or, unvalidated, returns a finite wrong value);
+    a grid of fluxes and a Normal q both reach below x_m, where the answer must be -inf.
+    """
+    inside = x >= scale
+    safe = torch.where(inside, x, torch.as_tensor(scale, dtype=x.dtype, device=x.device))  # no log of x <= 0
+    log_density = math.log(alpha) + alpha * math.log(scale) - (alpha + 1) * safe.log()
+    return torch.where(inside, log_density, -math.inf)
+
+
+def flux_log_prior(flux, prior):
+    """log p(f) of the flux prior `prior` (torch Normal or Pareto), elementwise, in the dtype of `flux`."""
+    if isinstance(prior, Pareto):
+        return pareto_log_prob(flux, float(prior.scale), float(prior.alpha))
+    if isinstance(prior, Normal):
+        return normal_log_prob(flux, float(prior.loc), float(prior.scale))
+    raise ValueError(f"prior must be a torch.distributions.Normal or Pareto, got {type(prior).__name__}")
+
+
+def flux_prior_score(flux, prior):
+    """d/df log p(f), elementwise: -(f - mu) / sigma^2 (Normal) or -(alpha + 1) / f (Pareto, f > x_m).
+
+    Below a Pareto's x_m the log-density is -inf and has no slope; it returns 0 there (the callers keep
+    their fluxes above x_m).
+    """
+    if isinstance(prior, Pareto):
+        return torch.where(flux >= float(prior.scale), -(float(prior.alpha) + 1) / flux, 0.0)
+    if isinstance(prior, Normal):
+        return -((flux - float(prior.loc)) / float(prior.scale) ** 2)
+    raise ValueError(f"prior must be a torch.distributions.Normal or Pareto, got {type(prior).__name__}")

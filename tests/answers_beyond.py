@@ -1,0 +1,259 @@
+"""Answers to the seven autograded exercises of vi_beyond written in other styles, and wrong answers (mutants), for
+mutation testing of its tests (the format of tests/answers.py).
+
+Each source replaces a whole answer cell of source/vi_beyond/vi_beyond.ipynb and keeps defining (and printing)
+what the rest of the notebook reads from that cell. It may use the names the notebook defines before it (math,
+plt, torch, Normal, Poisson, course, data, n, true_fluxes, grid, vi, amortized_mean, amortized_sd, log_evidence,
+score_mean, pareto, x_m, pareto_grid, pareto_vi, ...). EQUIVALENT answers are correct in another style and must
+earn every point; each MUTANT is wrong on some input the exercise covers and must lose the test cells listed
+beside it.
+"""
+
+# --- the lines each answer cell runs after its function (kept as in the notebook) ---
+_A1 = '''
+log_evidence = log_evidence_from_grid(grid.log_joint, 100)
+print(log_evidence[:4].numpy().round(3))
+'''
+_A2 = '''
+prior_term = expected_log_prior(vi.q_mean, vi.q_sd, float(data.prior.loc), float(data.prior.scale))
+print(prior_term[:4].numpy().round(3))
+'''
+_B1 = '''
+eps = torch.randn(n, 1000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+score_mean, score_sd = score_function_estimates(eps, vi.q_mean, vi.q_sd, data)
+print(f"image 0, d ELBO / d q_mean: mean of 1000 draws {score_mean[0].mean():.4f}, SD {score_mean[0].std():.3f}")
+'''
+_B2 = '''
+reparam_mean, reparam_sd = course.gradient_draws(data, vi.q_mean, vi.q_sd, "reparam", "analytic", num_draws=1000, seed=1)
+ratio = variance_ratio(score_mean, reparam_mean)
+print(f"variance of the score function / reparameterisation, d/d q_mean: median over images {ratio.median():.3g}")
+'''
+_C1 = '''
+many = course.simulate_seeds(range(100), n=4)  # 400 stars from 100 seeds
+levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95]
+table = course.coverage_table(many, levels)
+print(f"per-image VI on the lab's 16 images, 68% intervals: {interval_coverage(true_fluxes, vi.q_mean, vi.q_sd, 0.68):.2f}")
+for method, row in table.items():
+    print(f"{method:<10} 68%: {row[levels.index(0.68)]:.3f}   95%: {row[levels.index(0.95)]:.3f}")
+'''
+_D1 = '''
+forward_mean, forward_sd = moment_matched_normal(pareto_grid)
+print(forward_mean[:4].numpy().round(0), forward_sd[:4].numpy().round(0))
+'''
+_D2 = '''
+i = int((pareto_grid.mean - x_m).argmin())  # the star nearest the edge
+fluxes = pareto_grid.grid[pareto_grid.grid < x_m + 8000]
+q_density = shifted_lognormal_log_prob(fluxes, pareto_vi.q_loc[i], pareto_vi.q_scale[i], x_m).exp()
+print(f"image {i}: q puts {float(q_density.sum() * 20):.3f} of its mass below x_m + 8000, none below x_m: "
+      f"{float(q_density[fluxes <= x_m].sum()):.1f}")
+'''
+
+# the body of exercise B1 up to the weight, shared by several variants
+_B1_HEAD = '''def score_function_estimates(eps, q_mean, q_sd, data):
+    m, s = q_mean.double().unsqueeze(1), q_sd.double().unsqueeze(1)
+    f = m + s * eps
+    rate = data.background + f.unsqueeze(-1) * data.psf.double().reshape(-1)
+    log_lik = Poisson(rate).log_prob(data.images.double().reshape(data.n, 1, -1)).sum(-1)
+    weight = log_lik + Normal(data.prior.loc.double(), data.prior.scale.double()).log_prob(f)
+'''
+
+EQUIVALENT = {
+    "a1_answer": [
+        ("max-shifted sum of exponentials", '''def log_evidence_from_grid(log_joint, bin_width):
+    top = log_joint.max(dim=1, keepdim=True).values
+    return top.squeeze(1) + (log_joint - top).exp().sum(1).log() + math.log(bin_width)
+''' + _A1),
+        ("bin width inside the log-sum-exp", '''def log_evidence_from_grid(log_joint, bin_width):
+    return torch.logsumexp(log_joint + math.log(bin_width), 1)
+''' + _A1),
+        ("numpy, row by row", '''import numpy as np
+def log_evidence_from_grid(log_joint, bin_width):
+    rows = []
+    for row in log_joint.numpy():
+        top = row.max()
+        rows.append(top + np.log(np.exp(row - top).sum() * bin_width))
+    return torch.tensor(rows)
+''' + _A1),
+    ],
+    "a2_answer": [
+        ("log-density at the mean minus the spread", '''def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):
+    return Normal(prior_mean, prior_sd).log_prob(q_mean) - q_sd ** 2 / (2 * prior_sd ** 2)
+''' + _A2),
+        ("Gauss-Hermite with numpy", '''import numpy as np
+def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):
+    t, w = np.polynomial.hermite.hermgauss(5)
+    f = q_mean.numpy()[:, None] + np.sqrt(2) * q_sd.numpy()[:, None] * t
+    log_p = -0.5 * ((f - prior_mean) / prior_sd) ** 2 - np.log(prior_sd * np.sqrt(2 * np.pi))
+    return torch.from_numpy(log_p @ w / np.sqrt(np.pi))
+''' + _A2),
+    ],
+    "b1_answer": [
+        ("the engine's estimator", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    likelihood = course.StarLikelihood(data.images, data.psf, data.background)
+    return course.score_function_gradient(eps, q_mean, q_sd, data.prior, likelihood, "analytic", 0.0)
+''' + _B1),
+        ("scores by autograd of log q, one draw at a time", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    d_mean, d_sd = torch.empty_like(eps), torch.empty_like(eps)
+    x = data.images.double()
+    prior = Normal(data.prior.loc.double(), data.prior.scale.double())
+    for r in range(eps.shape[1]):
+        m = q_mean.double().clone().requires_grad_()
+        s = q_sd.double().clone().requires_grad_()
+        f = (m + s * eps[:, r]).detach()
+        weight = Poisson(data.background + f.view(-1, 1, 1) * data.psf.double()).log_prob(x).sum((1, 2)) + prior.log_prob(f)
+        q = Normal(m, s)
+        (weight * q.log_prob(f) + q.entropy()).sum().backward()
+        d_mean[:, r], d_sd[:, r] = m.grad, s.grad
+    return d_mean, d_sd
+''' + _B1),
+    ],
+    "b2_answer": [
+        ("population variances (the factor cancels)", '''def variance_ratio(draws_a, draws_b):
+    return draws_a.var(1, correction=0) / draws_b.var(1, correction=0)
+''' + _B2),
+        ("numpy", '''import numpy as np
+def variance_ratio(draws_a, draws_b):
+    a, b = np.asarray(draws_a), np.asarray(draws_b)
+    return torch.from_numpy(np.var(a, axis=1, ddof=1) / np.var(b, axis=1, ddof=1))
+''' + _B2),
+    ],
+    "c1_answer": [
+        ("the engine's interval and count", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    return course.coverage(true_fluxes, *course.normal_interval(q_mean, q_sd, level))
+''' + _C1),
+        ("statistics.NormalDist, strict inequalities, a Python loop", '''from statistics import NormalDist
+def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    hits = [float(m) - z * float(s) < float(f) < float(m) + z * float(s) for f, m, s in zip(true_fluxes, q_mean, q_sd)]
+    return sum(hits) / len(hits)
+''' + _C1),
+    ],
+    "d1_answer": [
+        ("the posterior's own moments", '''def moment_matched_normal(posterior):
+    return posterior.mean, posterior.sd
+''' + _D1),
+        ("centred second moment", '''def moment_matched_normal(posterior):
+    mean = (posterior.probs * posterior.grid).sum(1)
+    sd = (posterior.probs * (posterior.grid - mean[:, None]) ** 2).sum(1).sqrt()
+    return mean, sd
+''' + _D1),
+    ],
+    "d2_answer": [
+        ("torch transforms, masked", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    q = course.q_distribution(torch.as_tensor(q_loc, dtype=torch.float64), torch.as_tensor(q_scale, dtype=torch.float64), shift)
+    safe = torch.where(f > shift, f, torch.full_like(f, shift + 1.0))
+    return torch.where(f > shift, q.log_prob(safe), torch.full_like(f, -math.inf))
+''' + _D2),
+        ("the formula written out", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    z = torch.log(torch.clamp(f - shift, min=1e-300))
+    log_q = -0.5 * ((z - q_loc) / q_scale) ** 2 - torch.log(torch.as_tensor(q_scale, dtype=f.dtype)) - 0.5 * math.log(2 * math.pi) - z
+    return log_q.masked_fill(f <= shift, -math.inf)
+''' + _D2),
+    ],
+}
+
+MUTANTS = {
+    "a1_answer": [
+        (name, f"def log_evidence_from_grid(log_joint, bin_width):\n    return {ret}\n" + _A1, {"a1_test"})
+        for name, ret in [
+            ("no bin width", "torch.logsumexp(log_joint, 1)"),
+            ("log of a sum of exponentials, underflowing", "log_joint.exp().sum(1).log() + math.log(bin_width)"),
+            ("the largest term only", "log_joint.max(1).values + math.log(bin_width)"),
+            ("a mean, not a sum", "torch.logsumexp(log_joint, 1) - math.log(log_joint.shape[1]) + math.log(bin_width)"),
+            ("bin width hard-coded", "torch.logsumexp(log_joint, 1) + math.log(100)"),
+            ("bin width not logged", "torch.logsumexp(log_joint, 1) + bin_width"),
+        ]
+    ],
+    "a2_answer": [
+        (name, f"def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):\n    return {ret}\n" + _A2, {"a2_test"})
+        for name, ret in [
+            ("forgets q's spread", "Normal(prior_mean, prior_sd).log_prob(q_mean)"),
+            ("q's SD, not its variance", "Normal(prior_mean, prior_sd).log_prob(q_mean) - q_sd / (2 * prior_sd ** 2)"),
+            ("no normalising constant", "-((q_mean - prior_mean) ** 2 + q_sd ** 2) / (2 * prior_sd ** 2)"),
+            ("the lab's prior hard-coded", "Normal(64000.0, 12800.0).log_prob(q_mean) - q_sd ** 2 / (2 * 12800.0 ** 2)"),
+            ("the prior's SD as its variance", "Normal(prior_mean, prior_sd ** 0.5).log_prob(q_mean) - q_sd ** 2 / (2 * prior_sd)"),
+        ]
+    ],
+    "b1_answer": [
+        (name, _B1_HEAD + f"    return {ret}\n" + _B1, {"b1_test"})
+        for name, ret in [
+            ("no entropy gradient", "weight * eps / s, weight * (eps ** 2 - 1) / s"),
+            ("sampled entropy instead", "(weight - Normal(m, s).log_prob(f)) * eps / s, (weight - Normal(m, s).log_prob(f)) * (eps ** 2 - 1) / s + 1 / s"),
+            ("score of s without the -1", "weight * eps / s, weight * eps ** 2 / s + 1 / s"),
+            ("scores of the variance, not the SD", "weight * eps / s, weight * (eps ** 2 - 1) / (2 * s ** 2) + 1 / s"),
+            ("the likelihood only, no prior", "(weight - Normal(data.prior.loc.double(), data.prior.scale.double()).log_prob(f)) * eps / s, "
+                                              "(weight - Normal(data.prior.loc.double(), data.prior.scale.double()).log_prob(f)) * (eps ** 2 - 1) / s + 1 / s"),
+        ]
+    ] + [
+        ("without -log x! (a baseline: unbiased, but not the estimator asked for)", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    m, s = q_mean.double().unsqueeze(1), q_sd.double().unsqueeze(1)
+    f = m + s * eps
+    rate = data.background + f.unsqueeze(-1) * data.psf.double().reshape(-1)
+    x = data.images.double().reshape(data.n, 1, -1)
+    weight = (x * rate.log() - rate).sum(-1) + Normal(data.prior.loc.double(), data.prior.scale.double()).log_prob(f)
+    return weight * eps / s, weight * (eps ** 2 - 1) / s + 1 / s
+''' + _B1, {"b1_test"}),
+        ("the reparameterisation estimator", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    likelihood = course.StarLikelihood(data.images, data.psf, data.background)
+    return course.reparam_gradient(eps, q_mean, q_sd, data.prior, likelihood, "analytic")
+''' + _B1, {"b1_test"}),
+    ],
+    "b2_answer": [
+        (name, f"def variance_ratio(draws_a, draws_b):\n    return {ret}\n" + _B2, {"b2_test"})
+        for name, ret in [
+            ("ratio of SDs", "draws_a.std(1) / draws_b.std(1)"),
+            ("inverted", "draws_b.var(1) / draws_a.var(1)"),
+            ("over images, not draws", "(draws_a.var(0) / draws_b.var(0))[:draws_a.shape[0]]"),
+            ("mean squares, not variances", "draws_a.square().mean(1) / draws_b.square().mean(1)"),
+        ]
+    ],
+    "c1_answer": [
+        (name, f"def interval_coverage(true_fluxes, q_mean, q_sd, level):\n    z = {z}\n"
+               "    return float(((true_fluxes - q_mean).abs() <= z * q_sd).double().mean())\n" + _C1, {"c1_test"})
+        for name, z in [
+            ("one-sided quantile", "float(Normal(0.0, 1.0).icdf(torch.tensor(level)))"),
+            ("z = 1 whatever the level", "1.0"),
+            ("the level as z", "level"),
+            ("z of the 95% interval always", "1.96"),
+            ("half the interval", "float(Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2))) / 2"),
+        ]
+    ] + [
+        ("a count, not a fraction", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = float(Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2)))
+    return float(((true_fluxes - q_mean).abs() <= z * q_sd).sum())
+''' + _C1, {"c1_test"}),
+    ],
+    "d1_answer": [
+        (name, f"def moment_matched_normal(posterior):\n    p, g = posterior.probs, posterior.grid\n    mean = p @ g\n"
+               f"    return {ret}\n" + _D1, {"d1_test"})
+        for name, ret in [
+            ("variance, not SD", "mean, p @ g ** 2 - mean ** 2"),
+            ("uncentred second moment", "mean, (p @ g ** 2).sqrt()"),
+            ("the mode, not the mean", "g[p.argmax(1)], (p @ g ** 2 - mean ** 2).sqrt()"),
+            ("SD of the grid, not of the posterior", "mean, g.std().expand_as(mean)"),
+        ]
+    ],
+    "d2_answer": [
+        (name, "def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):\n"
+               "    inside = f > shift\n    gap = torch.where(inside, f - shift, torch.ones_like(f))\n"
+               f"    log_q = {ret}\n"
+               "    return torch.where(inside, log_q, torch.full_like(log_q, -math.inf))\n" + _D2, {"d2_test"})
+        for name, ret in [
+            ("no Jacobian", "Normal(q_loc, q_scale).log_prob(gap.log())"),
+            ("Jacobian with the wrong sign", "Normal(q_loc, q_scale).log_prob(gap.log()) + gap.log()"),
+            ("log f, not log(f - shift)", "Normal(q_loc, q_scale).log_prob(f.log()) - f.log()"),
+            ("q_scale as a variance", "Normal(q_loc, torch.as_tensor(q_scale) ** 0.5).log_prob(gap.log()) - gap.log()"),
+        ]
+    ] + [
+        ("NaN below the shift", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    z = (f - shift).log()
+    return Normal(q_loc, q_scale, validate_args=False).log_prob(z) - z
+''' + _D2, {"d2_test"}),
+        ("zero, not -inf, below the shift", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    inside = f > shift
+    gap = torch.where(inside, f - shift, torch.ones_like(f))
+    log_q = Normal(q_loc, q_scale).log_prob(gap.log()) - gap.log()
+    return torch.where(inside, log_q, torch.zeros_like(log_q))
+''' + _D2, {"d2_test"}),
+    ],
+}
