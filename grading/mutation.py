@@ -1,6 +1,6 @@
 """Mutation testing of the tests: correct answers in other styles must earn every point, wrong ones must not.
 
-    python -m grading.mutation tests/answers.py [--jobs N]        (or: make mutants)
+    python -m grading.mutation tests/answers.py [--jobs N] [--assignment A]     (or: make mutants)
 
 An answers file defines, for answer cells of the assignment (by grade_id):
     EQUIVALENT = {answer_id: [(name, cell source), ...]}              correct, written differently
@@ -22,7 +22,7 @@ import nbformat
 from nbgrader.api import Gradebook
 
 from grading import batch
-from grading.submissions import ASSIGNMENT, COURSE_FILES, NOTEBOOK, answered, autograded_points, copy_course
+from grading.submissions import ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, answered, autograded_points, copy_course
 
 
 @dataclass
@@ -92,20 +92,20 @@ def _next_carrier(carriers, answer_id, tests, submissions):
     return None
 
 
-def write_class(root, submissions):
+def write_class(root, submissions, assignment=ASSIGNMENT):
     for student, replace in submissions.items():
-        folder = Path(root) / "submitted" / student / ASSIGNMENT
+        folder = Path(root) / "submitted" / student / assignment
         folder.mkdir(parents=True)
-        nbformat.write(answered(**replace), folder / Path(NOTEBOOK).name)
+        nbformat.write(answered(assignment=assignment, **replace), folder / f"{assignment}.ipynb")
 
 
-def scores(db_url, students, points):
+def scores(db_url, students, points, assignment=ASSIGNMENT):
     """{student: {test id: score}} from the gradebook; a submission that was not graded scores nothing."""
     result = {}
     with Gradebook(db_url) as gb:
         for student in students:
             try:
-                result[student] = {t: gb.find_grade(t, ASSIGNMENT, ASSIGNMENT, student).score for t in points}
+                result[student] = {t: gb.find_grade(t, assignment, assignment, student).score for t in points}
             except Exception:  # not graded at all (MissingEntry): every test counts as lost
                 result[student] = {t: 0.0 for t in points}
     return result
@@ -153,16 +153,17 @@ def table(outcome, points):
     return "\n".join(lines) + "\n"
 
 
-def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120):
+def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120, assignment=ASSIGNMENT):
     """Grade the packed class in a throw-away copy of the course; returns (outcome, the table's text)."""
     os.environ["PATH"] = batch.environment()["PATH"]  # nbgrader runs `alembic` from PATH
-    points = autograded_points()
+    points = autograded_points(assignment=assignment)
     submissions, cases = pack(*load_answers(answers_path), points)
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         root = copy_course(Path(tmp), COURSE_FILES)
-        write_class(root, submissions)
-        batch.grade_all(root, jobs, sandboxed, cell_timeout, student_timeout=900, progress=False)
-        graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points)
+        write_class(root, submissions, assignment)
+        batch.grade_all(root, jobs, sandboxed, cell_timeout, student_timeout=900, progress=False,
+                        assignment=assignment)
+        graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points, assignment)
     outcome = judge_cases(cases, graded, points)
     return outcome, table(outcome, points)
 
@@ -172,8 +173,9 @@ def main(argv=None):
     parser.add_argument("answers", help="a Python file defining EQUIVALENT and MUTANTS")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--sandbox", choices=["on", "off"], default="on")
+    parser.add_argument("--assignment", choices=ASSIGNMENTS, default=ASSIGNMENT)
     args = parser.parse_args(argv)
-    outcome, text = run(args.answers, args.jobs, args.sandbox == "on")
+    outcome, text = run(args.answers, args.jobs, args.sandbox == "on", assignment=args.assignment)
     print(text, end="")
     sys.exit(0 if all(ok for _, ok, _ in outcome) else 1)
 

@@ -1,6 +1,6 @@
 """Autograde the reference solution, as a student would submit it, in a throw-away copy of the course.
 
-    python -m grading.selfcheck 20      (or: make selfcheck RUNS=20)
+    python -m grading.selfcheck 20 [assignment]      (or: make selfcheck RUNS=20 ASSIGNMENT=vi_beyond)
 
 prints each run's autograded score and time; it exits 1 unless every run scored full marks.
 """
@@ -13,35 +13,35 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grading.submissions import (ASSIGNMENT, NOTEBOOK, answered, autograded_points, copy_course, nbgrader,
-                                 venv_env)
+from grading.submissions import ASSIGNMENT, answered, autograded_points, copy_course, nbgrader, notebook, venv_env
 
 
-def autograde_reference(runs=1):
+def autograde_reference(runs=1, assignment=ASSIGNMENT):
     """[(seconds, autograded score)] for `runs` submissions of the reference solution, each by its own student."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         course = copy_course(Path(tmp))
         env = venv_env()
-        subprocess.run(nbgrader("generate_assignment", ASSIGNMENT), cwd=course, env=env, check=True, capture_output=True)
+        subprocess.run(nbgrader("generate_assignment", assignment), cwd=course, env=env, check=True, capture_output=True)
         for run in range(runs):
             student = f"reference{run}"
-            (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
-            nbformat.write(answered(), course / "submitted" / student / NOTEBOOK)
+            (course / "submitted" / student / assignment).mkdir(parents=True)
+            nbformat.write(answered(assignment=assignment), course / "submitted" / student / notebook(assignment))
             start = time.perf_counter()
-            subprocess.run(nbgrader("autograde", ASSIGNMENT, f"--student={student}"), cwd=course, env=env,
+            subprocess.run(nbgrader("autograde", assignment, f"--student={student}"), cwd=course, env=env,
                            check=True, capture_output=True)
             seconds = time.perf_counter() - start
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-                score = gb.find_submission(ASSIGNMENT, student).code_score
+                score = gb.find_submission(assignment, student).code_score
             results.append((seconds, score))
     return results
 
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    full = sum(autograded_points().values())
-    results = autograde_reference(runs)
+    assignment = sys.argv[2] if len(sys.argv) > 2 else ASSIGNMENT
+    full = sum(autograded_points(assignment=assignment).values())
+    results = autograde_reference(runs, assignment)
     for run, (seconds, score) in enumerate(results):
         print(f"run {run + 1:2d}: {score:g} / {full} autograded points in {seconds:.1f} s")
     perfect = sum(score == full for _, score in results)

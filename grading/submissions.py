@@ -12,8 +12,16 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "vi_stars"
+ASSIGNMENTS = ("vi_stars", "vi_beyond")  # the course's assignments, in the order students meet them
+ASSIGNMENT = ASSIGNMENTS[0]
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+
+
+def notebook(assignment=ASSIGNMENT):
+    """An assignment's notebook, relative to source/, release/, submitted/<student>/ and the like."""
+    if assignment not in ASSIGNMENTS:
+        raise ValueError(f"assignment must be one of {', '.join(ASSIGNMENTS)}, got {assignment!r}")
+    return f"{assignment}/{assignment}.ipynb"
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 
@@ -26,10 +34,16 @@ def cells_by_id(nb):
     return {c.metadata.nbgrader.grade_id: c for c in nb.cells if "grade_id" in c.metadata.get("nbgrader", {})}
 
 
-def autograded_points(root=ROOT):
+def autograded_points(root=ROOT, assignment=ASSIGNMENT):
     """{grade_id: points} for the autograded test cells of the source notebook."""
-    cells = cells_by_id(read(root / "source" / NOTEBOOK)).items()
+    cells = cells_by_id(read(root / "source" / notebook(assignment))).items()
     return {gid: c.metadata.nbgrader.points for gid, c in cells if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
+
+
+def total_points(root=ROOT, assignment=ASSIGNMENT):
+    """The assignment's maximum score: its autograded tests and its manually graded answers."""
+    cells = cells_by_id(read(root / "source" / notebook(assignment))).values()
+    return sum(c.metadata.nbgrader.points for c in cells if c.metadata.nbgrader.get("grade"))
 
 
 # What a throw-away copy of the course needs to run `make release` and `make grade` with this venv.
@@ -54,17 +68,17 @@ def nbgrader(*args):
     return [str(Path(sys.prefix) / "bin" / "nbgrader"), *args]
 
 
-def release_notebook(root=ROOT):
-    return read(root / "release" / NOTEBOOK)
+def release_notebook(root=ROOT, assignment=ASSIGNMENT):
+    return read(root / "release" / notebook(assignment))
 
 
-def answered(root=ROOT, **replace):
+def answered(root=ROOT, assignment=ASSIGNMENT, **replace):
     """The release with each answer cell filled in from the source's solution, then `replace`'s cells swapped in.
 
     replace: {grade_id: new cell source}, for wrong answers or edited test cells.
     """
-    nb = release_notebook(root)
-    solutions = cells_by_id(read(root / "source" / NOTEBOOK))
+    nb = release_notebook(root, assignment)
+    solutions = cells_by_id(read(root / "source" / notebook(assignment)))
     for gid, cell in cells_by_id(nb).items():
         if cell.metadata.nbgrader.get("solution"):
             cell.source = SOLUTION_MARKER.sub("", solutions[gid].source)
