@@ -89,3 +89,81 @@ def test_outputs_are_cut_in_bytes_whatever_their_type(tmp_path):
         assert len(json.dumps(cell.outputs)) <= execute.CELL_LIMIT + 10_000
         assert "output cut here by the grader" in json.dumps(cell.outputs)
     assert nb.cells[3].outputs[0].text == "still here\n"
+
+
+# --- what the kernel sends: only data of a test's request is exempt from the caps, and only then -------------
+
+def notebook(*cells):
+    """A notebook of code cells; a cell given as ("id", source) is a test cell worth one point."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    for cell in cells:
+        if isinstance(cell, tuple):
+            nb.cells.append(new_code_cell(cell[1], metadata={"nbgrader": {
+                "grade": True, "grade_id": cell[0], "points": 1, "locked": True, "solution": False}}))
+        else:
+            nb.cells.append(new_code_cell(cell))
+    return nb
+
+
+def run(nb, tmp_path, **options):
+    GuardedExecute(**dict(dict(timeout=60), **options)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    return nb.cells
+
+
+def errors(cell):
+    return [o for o in cell.outputs if o.output_type == "error"]
+
+
+def test_outputs_of_the_bridges_type_are_dropped_outside_a_tests_request(tmp_path):
+    cells = run(notebook(
+        f"from IPython.display import publish_display_data\n"
+        f"publish_display_data({{{execute.MIME!r}: '', 'text/plain': 'x' * 5_000_000}})",
+        f"publish_display_data({{{execute.MIME!r}: 'forged'}})",
+        "print('still here')"), tmp_path)
+    assert cells[0].outputs == [] and cells[1].outputs == []
+    assert cells[2].outputs[0].text == "still here\n"
+
+
+def test_the_bridges_answers_count_against_the_reply_limit_as_they_arrive(tmp_path):
+    flood = (f"def flood():\n    from IPython.display import publish_display_data\n"
+             f"    for _ in range(3):\n        publish_display_data({{{execute.MIME!r}: 'y' * 4_000_000}})\n    return 1")
+    cells = run(notebook(flood, ("t", "assert flood() == 1")), tmp_path)
+    [err] = errors(cells[1])
+    assert "the kernel sent no answer" in err.evalue
+    assert f"the limit is {execute.REPLY_LIMIT:,}" in json.dumps(cells[1].outputs)
+    assert len(json.dumps(cells[1].outputs)) < 100_000
+
+
+def test_display_updates_are_capped_and_never_reach_a_test_cell(tmp_path):
+    cells = run(notebook(
+        "from IPython.display import display, update_display\nh = display('small', display_id=True)",
+        "h.update('y' * 5_000_000)",
+        "def shown():\n    display('from the test', display_id='mine')\n    return 1",
+        ("t", "assert shown() == 1"),
+        "update_display({'text/plain': 'changed'}, display_id='mine', raw=True)"), tmp_path)
+    assert len(json.dumps(cells[0].outputs)) < 10_000 and "small" in json.dumps(cells[0].outputs)
+    assert "output cut here by the grader" in json.dumps(cells[0].outputs)
+    assert not errors(cells[3]) and "changed" not in json.dumps(cells[3].outputs)
+
+
+def test_a_test_cells_requests_share_one_time_budget(tmp_path):
+    cells = run(notebook(
+        "import time\ndef slow(x):\n    time.sleep(1.5)\n    return x",
+        ("t", "for i in range(5):\n    assert slow(i) == i"),
+        ("u", "assert slow(2) == 2")), tmp_path, timeout=4)
+    [err] = errors(cells[1])
+    assert err.ename == "TimeoutError" and "time limit of 4 s in all" in err.evalue
+    assert not errors(cells[2])  # the next test cell has its own budget
+
+
+def test_a_kernel_that_sends_an_oversized_message_stops_there_and_earlier_tests_keep_their_points(tmp_path):
+    cells = run(notebook(
+        "def one():\n    return 1",
+        ("before", "assert one() == 1"),
+        f"from IPython.display import publish_display_data\npublish_display_data({{'text/plain': 'z' * {execute.MESSAGE_LIMIT + 2**20}}})",
+        ("after", "assert one() == 1")), tmp_path, iopub_timeout=2)
+    assert not errors(cells[1])
+    [err] = errors(cells[2])
+    assert err.ename == execute.STOPPED and "larger than" in err.evalue and "MiB" in err.evalue
+    [err] = errors(cells[3])
+    assert err.ename == execute.STOPPED and err.evalue.startswith("not run")
