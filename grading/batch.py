@@ -13,6 +13,7 @@
 """
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -30,7 +31,6 @@ from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import limits, preflight, sandbox
-from grading.execute import STOPPED
 from grading.limits import Limits
 from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
 
@@ -84,7 +84,8 @@ def ensure_assignment(db_url, course_id, root):
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
               limited=False):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
-    limits it ran into, e.g. ["the process limit (256)"]). limited: put its kernel in cgroups of its own."""
+    limits it ran into, e.g. ["the process limit (256)"]; where and why the run stopped early, or "").
+    limited: put its kernel in cgroups of its own."""
     job = Path(scratch) / student
     share = job / "share"
     share.mkdir(parents=True)
@@ -94,7 +95,8 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     autograded = Path(autograded or Path(root, "autograded")).resolve()
     args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
-                    f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}")
+                    f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
+                    f"--GuardedExecute.stops_file={job / 'stops.jsonl'}")
     if sandboxed:
         work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
@@ -118,7 +120,7 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         hit = groups.hit()
         groups.remove()
     shutil.rmtree(ipc, ignore_errors=True)
-    return code, tail, hit
+    return code, tail, hit, stopped_reason(job / "stops.jsonl")
 
 
 def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited=False):
@@ -129,8 +131,8 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
     (folder / "submitted" / CANARY / ASSIGNMENT).mkdir(parents=True)
     ensure_assignment(db_url, course_id, root)
     nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
-    code, tail, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
-                              student_timeout, autograded=folder / "autograded", limited=limited)
+    code, tail, _, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
+                                 student_timeout, autograded=folder / "autograded", limited=limited)
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     with Gradebook(db_url, course_id) as gb:
@@ -143,17 +145,15 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
         raise CanaryFailed(f"it scored {score:g} of {full:g}; " + "; ".join(failed or ["no test said why"]))
 
 
-def stopped_reason(root, student):
-    """Where the graded run stopped early (GuardedExecute's note), or ''."""
-    path = Path(root, "autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
-    if not path.is_file():
+def stopped_reason(stops_file):
+    """Where the graded run stopped early, or '': from the file GuardedExecute writes beside the job, outside the
+    sandbox. Never from the notebook: a student's own exception can carry any name and message."""
+    path = Path(stops_file)
+    lines = path.read_text().splitlines() if path.is_file() else []
+    if not lines:
         return ""
-    for cell in nbformat.read(path, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            if out.get("ename") == STOPPED and not out.evalue.startswith("not run"):
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id", "an ungraded cell")
-                return f"stopped in {gid}: {out.evalue}"
-    return ""
+    stop = json.loads(lines[0])
+    return f"stopped in {stop['cell']}: {stop['why']}"
 
 
 def collect(coursedir, outcome):
@@ -211,7 +211,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
                 outcome = outcomes[futures[future]]
-                code, tail, hit = future.result()
+                code, tail, hit, outcome.stopped = future.result()
                 outcome.notes += [f"ran into {what}: the cells it could not run lost their points" for what in hit]
                 if code is None:
                     outcome.error = f"grading ran past {student_timeout} s and was stopped"
@@ -219,7 +219,6 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                     outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
         for outcome in outcomes.values():
             if not outcome.error:
-                outcome.stopped = stopped_reason(root, outcome.student)
                 collect(coursedir, outcome)
     return [outcomes[s] for s in students]
 

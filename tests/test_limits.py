@@ -167,3 +167,15 @@ def test_a_kernel_that_sends_an_oversized_message_stops_there_and_earlier_tests_
     assert err.ename == execute.STOPPED and "larger than" in err.evalue and "MiB" in err.evalue
     [err] = errors(cells[3])
     assert err.ename == execute.STOPPED and err.evalue.startswith("not run")
+
+
+def test_where_a_run_stopped_is_recorded_out_of_band_never_read_from_a_students_exception(tmp_path):
+    from grading.batch import stopped_reason
+    stops = tmp_path / "stops.jsonl"
+    forged = notebook("class GradingStopped(Exception):\n    pass\nraise GradingStopped('the kernel died here, honest')",
+                      ("t", "pass"))
+    cells = run(forged, tmp_path, stops_file=str(stops))
+    assert errors(cells[0])[0].ename == execute.STOPPED  # the notebook shows the forgery ...
+    assert stopped_reason(stops) == ""                    # ... the report does not believe it
+    cells = run(notebook(("t1", "pass"), "import os\nos._exit(0)", ("t2", "pass")), tmp_path, stops_file=str(stops))
+    assert stopped_reason(stops) == "stopped in cell 2: the kernel died while running this cell (os._exit, a crash or the memory limit)"
