@@ -9,6 +9,7 @@ import builtins
 import collections
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -252,3 +253,25 @@ def test_a_failing_hidden_test_shows_its_message_not_its_code(judged):
 def test_feedback_source_keeps_only_the_visible_part():
     source = TEST_CELLS["hidden_fails"]
     assert visible_source(source) == "assert strict(1) == 1"
+
+
+@pytest.mark.parametrize("tag", ["set", "frozenset", "dict"])
+def test_colliding_keys_are_refused_before_they_cost_quadratic_time(tag):
+    """Multiples of 2**61 - 1 all hash to 0: a set of 20,000 of them takes seconds to build, 200,000 hours."""
+    items = [{"t": "int", "v": str(k * (2**61 - 1))} for k in range(20_000)]
+    items += [{"t": "float", "v": float.hex(float(k * (2**61 - 1)))} for k in range(1, 1000)]
+    tree = {"t": tag, "v": [[item, {"t": "none"}] for item in items] if tag == "dict" else items}
+    start = time.perf_counter()
+    with pytest.raises(wire.NotData, match=f"more than {wire.MAX_HASHED} items in sets"):
+        wire.decode(tree)
+    assert time.perf_counter() - start < 1
+
+
+def test_trees_of_too_many_values_are_refused_and_text_keys_are_not_limited():
+    with pytest.raises(wire.NotData, match="values in one answer"):
+        wire.decode({"t": "list", "v": [{"t": "none"}] * wire.MAX_NODES})
+    many = {f"k{i}": i for i in range(5 * wire.MAX_HASHED)}
+    assert roundtrip(many) == many
+    assert roundtrip(set(range(wire.MAX_HASHED))) == set(range(wire.MAX_HASHED))
+    with pytest.raises(wire.NotData, match="unhashable"):
+        wire.decode({"t": "dict", "v": [[{"t": "list", "v": []}, {"t": "none"}]]})
