@@ -275,3 +275,12 @@ def test_trees_of_too_many_values_are_refused_and_text_keys_are_not_limited():
     assert roundtrip(set(range(wire.MAX_HASHED))) == set(range(wire.MAX_HASHED))
     with pytest.raises(wire.NotData, match="unhashable"):
         wire.decode({"t": "dict", "v": [[{"t": "list", "v": []}, {"t": "none"}]]})
+
+
+def test_a_test_that_needs_more_memory_than_the_judges_limit_fails_and_the_judge_goes_on():
+    """A test can size its work from a student's value: past judge.MEMORY it is a failed test, not a dead batch."""
+    with judge.Judge(timeout=60) as j:
+        verdict = j.run(f"block = bytearray({judge.MEMORY + 2**30})",
+                        lambda code: (None, ""))
+        assert verdict["error"]["ename"] == "MemoryError"
+        assert j.run("x = 1 + 1", lambda code: (None, ""))["error"] is None
