@@ -50,7 +50,8 @@ DISTRIBUTION_PARAMETERS = {"Normal": ("loc", "scale"), "Pareto": ("scale", "alph
 
 def _tensor_bytes(t):
     import torch
-    t = torch.Tensor.detach(t).cpu().contiguous()
+    # a conjugate or negative view holds other bits than its values: resolve them first (numpy() refuses them)
+    t = torch.Tensor.detach(t).cpu().resolve_conj().resolve_neg().contiguous()
     if t.dtype == torch.bfloat16:
         t = t.view(torch.int16)
     return t.numpy().tobytes()
@@ -81,6 +82,10 @@ def encode(value, depth=0):
     module = getattr(kind, "__module__", "") or ""
     if module.startswith("torch") and _is_tensor(value):
         import torch
+        if torch.Tensor.is_nested.__get__(value):
+            raise NotData("a nested tensor (of ragged shape): stack it into one tensor, or return a list of tensors")
+        if torch.Tensor.device.__get__(value).type == "meta":
+            raise NotData("a tensor on the meta device, which holds no values")
         dtype = str(value.dtype).removeprefix("torch.")
         if dtype not in TENSOR_DTYPES or value.layout != torch.strided or value.is_quantized:
             raise NotData(f"a tensor of dtype {dtype} and layout {value.layout}")
@@ -121,10 +126,12 @@ def _shape(tree):
     return shape
 
 
-def _raw(tree, itemsize, shape):
+def _raw(tree, itemsize, shape, boolean=False):
     raw = base64.b64decode(_field(tree, "v", str), validate=True)
     if len(raw) != itemsize * math.prod(shape):
         raise NotData(f"malformed data: {len(raw)} bytes for shape {shape}")
+    if boolean and raw.translate(None, b"\x00\x01"):  # any other byte is no bool, and breaks torch's and numpy's
+        raise NotData("malformed data: a bool is stored as the byte 0 or 1")
     return raw
 
 
@@ -206,7 +213,7 @@ def decode(tree, depth=0, classes=None, budget=None):
         torch_dtype = getattr(torch, dtype)
         wire_dtype = torch.int16 if dtype == "bfloat16" else torch_dtype
         shape = _shape(tree)
-        raw = _raw(tree, torch.empty((), dtype=wire_dtype).element_size(), shape)
+        raw = _raw(tree, torch.empty((), dtype=wire_dtype).element_size(), shape, boolean=dtype == "bool")
         flat = torch.frombuffer(bytearray(raw), dtype=wire_dtype) if raw else torch.empty(0, dtype=wire_dtype)
         return flat.view(torch_dtype).reshape(shape).clone()
     if tag in ("ndarray", "npscalar"):
@@ -218,7 +225,7 @@ def decode(tree, depth=0, classes=None, budget=None):
         if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
             raise NotData(f"malformed data: numpy dtype {dtype}")
         shape = _shape(tree)
-        array = np.frombuffer(_raw(tree, dtype.itemsize, shape), dtype=dtype).reshape(shape).copy()
+        array = np.frombuffer(_raw(tree, dtype.itemsize, shape, boolean=dtype.kind == "b"), dtype=dtype).reshape(shape).copy()
         if tag == "npscalar":
             if shape:
                 raise NotData("malformed data: a numpy scalar has no shape")
