@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import limits, preflight, sandbox
-from grading.limits import Limits
+from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
 
 REPORT = "grading-report.txt"
@@ -82,10 +82,11 @@ def ensure_assignment(db_url, course_id, root):
 
 
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
-              limited=False):
+              limited="none"):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
     limits it ran into, e.g. ["the process limit (256)"]; where and why the run stopped early, or "").
-    limited: put its kernel in cgroups of its own."""
+    limited: how its kernel is limited (grading.limits.choose): "cgroups" of its own, a user of its own ("uids"),
+    or "none"."""
     job = Path(scratch) / student
     share = job / "share"
     share.mkdir(parents=True)
@@ -93,6 +94,7 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     # cgroup is charged for, so that what it writes there counts against its limit
     ipc = Path(tempfile.mkdtemp(prefix="ipc-", dir=SHARED_MEMORY if SHARED_MEMORY.is_dir() else job))
     autograded = Path(autograded or Path(root, "autograded")).resolve()
+    groups = None
     args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
                     f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
@@ -101,8 +103,12 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
         files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
-        groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create() if limited else None
-        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=groups.wrap if groups else None)
+        if limited == "cgroups":
+            groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create()
+        else:
+            groups = UserLimits(writable=[ipc]).create() if limited == "uids" else None
+        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=groups.wrap if groups else None,
+                                          user=groups.user if limited == "uids" else None)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
@@ -116,14 +122,14 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         log.seek(0)
         tail = log.read()[-2000:]
     hit = []
-    if sandboxed and limited:
+    if sandboxed and groups is not None:
         hit = groups.hit()
         groups.remove()
     shutil.rmtree(ipc, ignore_errors=True)
     return code, tail, hit, stopped_reason(job / "stops.jsonl")
 
 
-def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited=False):
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none"):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
     throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
     folder = Path(scratch) / "canary"
@@ -178,10 +184,11 @@ def parse_shard(text):
 
 
 def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True,
-              check_reference=True):
+              check_reference=True, limited=None):
     """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student.
 
     check_reference: grade the reference solution first (the canary); only benchmarks turn it off.
+    limited: how kernels are limited (grading.limits.choose, the default when sandboxed).
     """
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
@@ -195,7 +202,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
         ensure_assignment(coursedir.db_url, coursedir.course_id, root)
-        limited = sandboxed and Limits.available()
+        limited = (limited or limits.choose()) if sandboxed else "none"
         if check_reference:
             canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited)
         staging = Path(scratch) / "staged"
@@ -246,12 +253,16 @@ def feedback_and_export(root, db_url, outcomes=()):
     return "" if export.returncode == 0 else f"grades.csv NOT written: nbgrader export failed: {export.stderr[-500:]}"
 
 
-def report(outcomes, sandboxed, jobs, seconds, limited=False):
+def report(outcomes, sandboxed, jobs, seconds, limited="none"):
     if not sandboxed:
         kernels = "NOT SANDBOXED (--sandbox off): student code ran with your permissions"
-    elif limited:
+    elif limited == "cgroups":
         kernels = (f"sandboxed (bubblewrap), each submission limited to {limits.PROCESSES} processes, "
                    f"{limits.MEMORY / 2**30:g} GiB and one core (cgroups)")
+    elif limited == "uids":
+        kernels = (f"sandboxed (bubblewrap), each submission run as a user of its own limited to {limits.PROCESSES} "
+                   "processes (RLIMIT_NPROC); NO per-submission memory or CPU limits: the cgroup controllers are not "
+                   "writable here (each process is still capped at 3 GiB)")
     else:
         kernels = ("sandboxed (bubblewrap); NO per-submission process or memory limits: the cgroup controllers "
                    "are not writable here (each process is still capped at 3 GiB)")
@@ -283,10 +294,12 @@ def main(argv=None):
     except ValueError as err:
         parser.error(str(err))
     root, sandboxed = Path.cwd(), args.sandbox == "on"
+    limited = limits.choose() if sandboxed else "none"
     os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too
     start = time.perf_counter()
     try:
-        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard)
+        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
+                             limited=limited)
     except sandbox.SandboxUnavailable as err:
         raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
                          "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
@@ -296,7 +309,7 @@ def main(argv=None):
         (root / REPORT).write_text(text)
         raise SystemExit(text + f"(this report: {REPORT}; fix the tests in source/ or the set-up, then grade again)")
     export_error = feedback_and_export(root, args.db_url, outcomes)
-    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=sandboxed and Limits.available())
+    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=limited)
     text += f"{export_error}\n" if export_error else ""
     (root / REPORT).write_text(text)
     print(text + f"Scores: grades.csv; feedback: feedback/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html; this report: {REPORT}")

@@ -59,6 +59,49 @@ def test_a_fork_bomb_stops_at_the_process_limit_and_nothing_of_it_outlives_the_s
     assert not any(g.exists() for g in group.groups.values())
 
 
+@pytest.fixture
+def user_limited(tmp_path):
+    """The fallback where cgroups are not writable: a user of its own per submission, with RLIMIT_NPROC."""
+    require_bubblewrap()
+    if not limits.UserLimits.available():
+        pytest.skip("the fallback needs root (to start each kernel as a user of its own), setpriv and prlimit")
+    for name in ("work", "ipc"):
+        (tmp_path / name).mkdir()
+    user = limits.UserLimits(writable=[tmp_path / "ipc"]).create()
+
+    def run(code):
+        argv = user.wrap(sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc", user=user.user) + [sys.executable, "-c", code])
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+    yield user, run
+    user.remove()
+
+
+def test_under_the_fallback_a_fork_bomb_stops_at_the_process_limit_and_nothing_of_it_outlives_the_submission(user_limited):
+    user, run = user_limited
+    who = run("import os, torch, course; print(os.getuid(), os.getgid(), os.getgroups())")
+    assert who.stdout.split(None, 2) == [str(user.uid), str(user.uid), "[]\n"], who.stderr[-2000:]
+    result = run(FORK_BOMB)
+    made = int(result.stdout.split("refused after")[1].split()[0])
+    assert limits.PROCESSES - 10 <= made < limits.PROCESSES, result.stdout
+    uid = user.uid
+    user.remove()
+    assert limits._pids_of(uid) == []
+
+
+def test_the_choice_of_limits_can_be_forced_and_the_report_says_which(monkeypatch):
+    from grading.batch import report
+    monkeypatch.setenv("GRADING_LIMITS", "uids")
+    assert limits.choose() == "uids"
+    monkeypatch.setenv("GRADING_LIMITS", "sometimes")
+    with pytest.raises(ValueError, match="GRADING_LIMITS"):
+        limits.choose()
+    first = {kind: report([], True, 2, 1.0, limited=kind).splitlines()[0] for kind in limits.KINDS}
+    assert "a user of its own limited to 256 processes" in first["uids"] and "NO per-submission memory" in first["uids"]
+    assert "256 processes, 4 GiB and one core (cgroups)" in first["cgroups"]
+    assert "NO per-submission process or memory limits" in first["none"]
+
+
 def test_memory_is_capped_for_the_submission_not_each_process(limited):
     """Three processes of 1.7 GB each: each is under the per-process cap, together they pass the submission's."""
     group, run = limited
