@@ -37,6 +37,7 @@ from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_e
 REPORT = "grading-report.txt"
 SHARED_MEMORY = Path("/dev/shm")
 CANARY = "reference-solution"
+LIMIT_POLL = 0.5  # seconds between two looks at whether a kernel reached its process limit
 
 
 class CanaryFailed(RuntimeError):
@@ -113,12 +114,19 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
         proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = proc.wait(timeout=student_timeout)
-        except subprocess.TimeoutExpired:
+        deadline, code = time.monotonic() + student_timeout, None
+        while code is None and time.monotonic() < deadline:
+            try:
+                code = proc.wait(timeout=min(LIMIT_POLL, max(0.01, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                # A fork bomb held at the process limit still spins on a core, and its kernel (in the same
+                # group) barely moves: the notebook would hold a job until student_timeout. No honest notebook
+                # comes near the limit, so its kernel is ended there; nbgrader goes on with the next cells.
+                if groups is not None and groups.exhausted():
+                    groups.kill()
+        if code is None:
             os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything the kernel started
             proc.wait()
-            code = None
         log.seek(0)
         tail = log.read()[-2000:]
     hit = []

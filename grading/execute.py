@@ -143,8 +143,8 @@ class GuardedExecute(Execute):
                 self._stop(cell, index, f"{err}: the run stopped at this cell",
                            f"the kernel sent a message larger than {MESSAGE_LIMIT // 2**20} MiB in an earlier cell")
             elif isinstance(err, DeadKernelError):
-                self._stop(cell, index, "the kernel died while running this cell (os._exit, a crash or the memory limit)",
-                           "the kernel died in an earlier cell (os._exit, a crash or the memory limit)")
+                self._stop(cell, index, "the kernel died while running this cell (os._exit, a crash, or the memory or process limit)",
+                           "the kernel died in an earlier cell (os._exit, a crash, or the memory or process limit)")
             else:
                 self._stop(cell, index, f"this cell ran past {self.timeout} s and ignored the interrupt; the kernel was stopped",
                            "an earlier cell ran past the time limit and ignored the interrupt")

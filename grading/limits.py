@@ -19,6 +19,8 @@ import os
 import pwd
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -93,8 +95,14 @@ class Limits:
             found.append(f"the memory limit ({MEMORY / 2**30:g} GiB)")
         return found
 
-    def remove(self):
-        """Kill whatever is still in the groups, then remove them."""
+    def exhausted(self):
+        """Whether a fork was refused at the process limit (no honest notebook comes near it)."""
+        return bool(self.hit()) and self.hit()[0].startswith("the process limit")
+
+    def kill(self):
+        """Kill whatever is in the groups (the kernel too)."""
+        if (self.groups["pids"] / "pids.max").exists():  # a fork bomb forks as it is killed: no more forks first
+            (self.groups["pids"] / "pids.max").write_text("0")
         for group in self.groups.values():
             if not group.exists():
                 continue
@@ -108,6 +116,11 @@ class Limits:
                     except ProcessLookupError:
                         pass
                 time.sleep(0.1)
+
+    def remove(self):
+        """Kill whatever is still in the groups, then remove them."""
+        self.kill()
+        for group in self.groups.values():
             try:
                 group.rmdir()
             except OSError:
@@ -136,7 +149,7 @@ class UserLimits:
     _lock, _claimed = threading.Lock(), set()
 
     def __init__(self, writable=()):
-        self.writable, self.uid = [str(w) for w in writable], None
+        self.writable, self.uid, self.reached = [str(w) for w in writable], None, False
 
     @staticmethod
     def available():
@@ -166,11 +179,24 @@ class UserLimits:
         return ["/bin/sh", "-c", script, "sh", str(self.uid), str(len(self.writable)), *self.writable, *argv]
 
     def hit(self):
-        return []  # RLIMIT_NPROC keeps no count of refusals
+        return [f"the process limit ({PROCESSES})"] if self.reached else []
 
-    def remove(self):
+    def exhausted(self):
+        """Whether the user's processes came near the limit (RLIMIT_NPROC keeps no count of refused forks;
+        threads count too, so a few less than PROCESSES)."""
+        if self.uid is not None and len(_pids_of(self.uid)) >= PROCESSES - 16:
+            self.reached = True
+        return self.reached
+
+    def kill(self):
+        """Kill every process of the user: kill(-1, SIGKILL) sent as that user reaches them all at once, so a
+        fork bomb cannot fork faster than it is killed; then whatever is left, by pid."""
         if self.uid is None:
             return
+        if _pids_of(self.uid):
+            setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+            subprocess.run([setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
+                            sys.executable, "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"], check=False)
         for _ in range(50):
             pids = _pids_of(self.uid)
             if not pids:
@@ -181,6 +207,9 @@ class UserLimits:
                 except ProcessLookupError:
                     pass
             time.sleep(0.1)
+
+    def remove(self):
+        self.kill()
         with UserLimits._lock:
             UserLimits._claimed.discard(self.uid)
         self.uid = None

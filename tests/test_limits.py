@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -87,6 +88,46 @@ def test_under_the_fallback_a_fork_bomb_stops_at_the_process_limit_and_nothing_o
     uid = user.uid
     user.remove()
     assert limits._pids_of(uid) == []
+
+
+UNBOUNDED_BOMB = """
+import os
+while True:  # every process forks for ever, and spins when refused
+    try:
+        os.fork()
+    except OSError:
+        pass
+"""
+
+
+def end_an_unbounded_bomb(limit, argv):
+    """Start an unbounded fork bomb; as grading.batch does, end it once it reaches its limit; seconds that took."""
+    bomb = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    start = time.monotonic()
+    try:
+        while not limit.exhausted():
+            assert time.monotonic() - start < 60 and bomb.poll() is None, "the bomb never reached its limit"
+            time.sleep(0.2)
+        limit.kill()
+        bomb.wait(timeout=10)
+        return time.monotonic() - start
+    finally:
+        bomb.kill()
+
+
+def test_a_bomb_at_the_process_limit_is_ended_at_once(limited, tmp_path):
+    group, _ = limited
+    argv = group.wrap(sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc") + [sys.executable, "-c", UNBOUNDED_BOMB])
+    assert end_an_unbounded_bomb(group, argv) < 30
+    assert not (group.groups["pids"] / "cgroup.procs").read_text().split()
+
+
+def test_under_the_fallback_a_bomb_at_the_process_limit_is_ended_at_once(user_limited, tmp_path):
+    user, _ = user_limited
+    argv = user.wrap(sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc", user=user.user)
+                     + [sys.executable, "-c", UNBOUNDED_BOMB])
+    assert end_an_unbounded_bomb(user, argv) < 30
+    assert limits._pids_of(user.uid) == [] and user.hit() == [f"the process limit ({limits.PROCESSES})"]
 
 
 def test_the_choice_of_limits_can_be_forced_and_the_report_says_which(monkeypatch):
@@ -221,4 +262,4 @@ def test_where_a_run_stopped_is_recorded_out_of_band_never_read_from_a_students_
     assert errors(cells[0])[0].ename == execute.STOPPED  # the notebook shows the forgery ...
     assert stopped_reason(stops) == ""                    # ... the report does not believe it
     cells = run(notebook(("t1", "pass"), "import os\nos._exit(0)", ("t2", "pass")), tmp_path, stops_file=str(stops))
-    assert stopped_reason(stops) == "stopped in cell 2: the kernel died while running this cell (os._exit, a crash or the memory limit)"
+    assert stopped_reason(stops) == "stopped in cell 2: the kernel died while running this cell (os._exit, a crash, or the memory or process limit)"
