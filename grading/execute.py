@@ -37,8 +37,10 @@ from grading.kernel_bridge import MIME
 STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped
 # characters of the bridge's answers to one request; the largest honest one (the lab's StarData) is ~21 kB
 REPLY_LIMIT = 8 * 2**20
-# bytes of one ZMQ frame from the kernel: a reply of REPLY_LIMIT, JSON-escaped once more, fits
-MESSAGE_LIMIT = 2 * REPLY_LIMIT + 2**20
+# bytes of one ZMQ frame from the kernel, received whole before any cap applies. A frame past it stops the run,
+# so it sits well above what a careless but honest cell sends in one message (a print of a long list, say,
+# which OUTPUT_LIMIT then cuts) and above a reply of REPLY_LIMIT JSON-escaped once more.
+MESSAGE_LIMIT = 64 * 2**20
 OUTPUT_LIMIT = 2**20        # bytes of one output, of any type
 CELL_LIMIT = 4 * 2**20      # bytes of all the outputs of one cell
 NOTEBOOK_LIMIT = 16 * 2**20  # bytes of all the outputs of a notebook
@@ -135,10 +137,11 @@ class GuardedExecute(Execute):
                 cell, resources = super().preprocess_cell(cell, resources, index)
             self._check_connections()
         except (DeadKernelError, CellTimeoutError, MessageTooLarge) as err:
-            try:  # a timeout or a silent kernel may come from a dropped connection: say so
-                self._check_connections()
-            except MessageTooLarge as dropped:
-                err = dropped
+            if isinstance(err, CellTimeoutError):  # a reply that never came may be a dropped connection: say so
+                try:
+                    self._check_connections()
+                except MessageTooLarge as dropped:
+                    err = dropped
             if isinstance(err, MessageTooLarge):
                 self._stop(cell, index, f"{err}: the run stopped at this cell",
                            f"the kernel sent a message larger than {MESSAGE_LIMIT // 2**20} MiB in an earlier cell")
