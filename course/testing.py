@@ -5,6 +5,7 @@ tensor or array of one element; a vector may be a tensor of any float dtype, a n
 tuple; a tuple may be any sequence. Shapes and lengths are checked exactly: no broadcasting, and no
 check passes on an empty answer. Each check raises AssertionError with a message that names the answer.
 """
+import collections.abc
 import math
 import numbers
 
@@ -15,14 +16,37 @@ def _kind(value):
     return type(value).__name__
 
 
+def _native(value):
+    """A numpy array or scalar of the other byte order (">f8" on this machine, as a FITS file gives) in the native
+    one: torch reads only that. Anything else as it is."""
+    dtype = getattr(value, "dtype", None)
+    if not isinstance(value, torch.Tensor) and getattr(dtype, "isnative", True) is False:
+        return value.astype(dtype.newbyteorder("="))
+    return value
+
+
+def _ordered(value, what, length, of):
+    """Refuse what is not a sequence of `length` (`of`: "numbers" or "ints"): sets have no order to check."""
+    if isinstance(value, collections.abc.Set):
+        raise AssertionError(f"{what} must be a sequence of {length} {of} in order, got a {_kind(value)}, "
+                             "which has no order: use a tuple or a list")
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+        raise AssertionError(f"{what} must be a sequence of {length} {of}, got {_kind(value)}")
+    if len(value) != length:
+        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+
+
 def as_number(value, what):
     """`value` as a Python float: a real number, or a tensor or array holding exactly one."""
     if isinstance(value, (bool, str)) or value is None:
         raise AssertionError(f"{what} must be a number, got {_kind(value)} {value!r:.40}")
     if isinstance(value, numbers.Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise AssertionError(f"{what} is too large for a float (past 1.8e308), got {_kind(value)}") from None
     try:
-        t = torch.as_tensor(value)
+        t = torch.as_tensor(_native(value))
     except (TypeError, ValueError, RuntimeError):
         raise AssertionError(f"{what} must be a number, got {_kind(value)}") from None
     if t.numel() != 1 or t.dtype == torch.bool or t.is_complex():
@@ -32,10 +56,7 @@ def as_number(value, what):
 
 def as_numbers(value, what, length):
     """`value` as a list of exactly `length` floats: any sequence of numbers, or a 1-D tensor or array."""
-    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
-        raise AssertionError(f"{what} must be a sequence of {length} numbers, got {_kind(value)}")
-    if len(value) != length:
-        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+    _ordered(value, what, length, "numbers")
     return [as_number(v, f"entry {i} of {what}") for i, v in enumerate(value)]
 
 
@@ -49,10 +70,7 @@ def as_int(value, what):
 
 def as_ints(value, what, length):
     """`value` as a tuple of exactly `length` ints (a tuple, list, torch.Size, or 1-D integer tensor)."""
-    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
-        raise AssertionError(f"{what} must be a sequence of {length} ints, got {_kind(value)}")
-    if len(value) != length:
-        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+    _ordered(value, what, length, "ints")
     return tuple(as_int(v, f"entry {i} of {what}") for i, v in enumerate(value))
 
 
@@ -61,7 +79,7 @@ def as_bool(value, what):
     if isinstance(value, bool):
         return value
     try:
-        t = torch.as_tensor(value)
+        t = torch.as_tensor(_native(value))
     except (TypeError, ValueError, RuntimeError):
         raise AssertionError(f"{what} must be True or False, got {_kind(value)}") from None
     if t.numel() != 1 or t.is_complex() or float(t.reshape(())) not in (0.0, 1.0):
@@ -71,6 +89,7 @@ def as_bool(value, what):
 
 def as_values(value, what, shape):
     """`value` as a float64 tensor of exactly `shape`: a tensor or array of any real dtype, or nested lists."""
+    value = _native(value)
     try:
         t = torch.as_tensor(value.copy() if hasattr(value, "__array__") and not isinstance(value, torch.Tensor)
                             else value)

@@ -13,6 +13,7 @@
 """
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -30,13 +31,13 @@ from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import limits, preflight, sandbox
-from grading.execute import STOPPED
-from grading.limits import Limits
+from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
 
 REPORT = "grading-report.txt"
 SHARED_MEMORY = Path("/dev/shm")
 CANARY = "reference-solution"
+LIMIT_POLL = 0.5  # seconds between two looks at whether a kernel reached its process limit
 
 
 class CanaryFailed(RuntimeError):
@@ -82,9 +83,11 @@ def ensure_assignment(db_url, course_id, root):
 
 
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
-              limited=False):
+              limited="none"):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
-    limits it ran into, e.g. ["the process limit (256)"]). limited: put its kernel in cgroups of its own."""
+    limits it ran into, e.g. ["the process limit (256)"]; where and why the run stopped early, or "").
+    limited: how its kernel is limited (grading.limits.choose): "cgroups" of its own, a user of its own ("uids"),
+    or "none"."""
     job = Path(scratch) / student
     share = job / "share"
     share.mkdir(parents=True)
@@ -92,36 +95,49 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     # cgroup is charged for, so that what it writes there counts against its limit
     ipc = Path(tempfile.mkdtemp(prefix="ipc-", dir=SHARED_MEMORY if SHARED_MEMORY.is_dir() else job))
     autograded = Path(autograded or Path(root, "autograded")).resolve()
+    groups = None
     args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
-                    f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}")
+                    f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
+                    f"--GuardedExecute.stops_file={job / 'stops.jsonl'}")
     if sandboxed:
         work = autograded / student / ASSIGNMENT
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
         files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
-        groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create() if limited else None
-        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=groups.wrap if groups else None)
+        if limited == "cgroups":
+            groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create()
+        else:
+            groups = UserLimits(writable=[ipc]).create() if limited == "uids" else None
+        kernel = sandbox.write_kernelspec(share, work, ipc, files, wrap=groups.wrap if groups else None,
+                                          user=groups.user if limited == "uids" else None)
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
         proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            code = proc.wait(timeout=student_timeout)
-        except subprocess.TimeoutExpired:
+        deadline, code = time.monotonic() + student_timeout, None
+        while code is None and time.monotonic() < deadline:
+            try:
+                code = proc.wait(timeout=min(LIMIT_POLL, max(0.01, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                # A fork bomb held at the process limit still spins on a core, and its kernel (in the same
+                # group) barely moves: the notebook would hold a job until student_timeout. No honest notebook
+                # comes near the limit, so its kernel is ended there; nbgrader goes on with the next cells.
+                if groups is not None and groups.exhausted():
+                    groups.kill()
+        if code is None:
             os.killpg(proc.pid, signal.SIGKILL)  # nbgrader, its kernel and anything the kernel started
             proc.wait()
-            code = None
         log.seek(0)
         tail = log.read()[-2000:]
     hit = []
-    if sandboxed and limited:
+    if sandboxed and groups is not None:
         hit = groups.hit()
         groups.remove()
     shutil.rmtree(ipc, ignore_errors=True)
-    return code, tail, hit
+    return code, tail, hit, stopped_reason(job / "stops.jsonl")
 
 
-def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited=False):
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none"):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
     throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
     folder = Path(scratch) / "canary"
@@ -129,8 +145,8 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
     (folder / "submitted" / CANARY / ASSIGNMENT).mkdir(parents=True)
     ensure_assignment(db_url, course_id, root)
     nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
-    code, tail, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
-                              student_timeout, autograded=folder / "autograded", limited=limited)
+    code, tail, _, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
+                                 student_timeout, autograded=folder / "autograded", limited=limited)
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     with Gradebook(db_url, course_id) as gb:
@@ -143,17 +159,15 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
         raise CanaryFailed(f"it scored {score:g} of {full:g}; " + "; ".join(failed or ["no test said why"]))
 
 
-def stopped_reason(root, student):
-    """Where the graded run stopped early (GuardedExecute's note), or ''."""
-    path = Path(root, "autograded", student, ASSIGNMENT, f"{ASSIGNMENT}.ipynb")
-    if not path.is_file():
+def stopped_reason(stops_file):
+    """Where the graded run stopped early, or '': from the file GuardedExecute writes beside the job, outside the
+    sandbox. Never from the notebook: a student's own exception can carry any name and message."""
+    path = Path(stops_file)
+    lines = path.read_text().splitlines() if path.is_file() else []
+    if not lines:
         return ""
-    for cell in nbformat.read(path, as_version=4).cells:
-        for out in cell.get("outputs", []):
-            if out.get("ename") == STOPPED and not out.evalue.startswith("not run"):
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id", "an ungraded cell")
-                return f"stopped in {gid}: {out.evalue}"
-    return ""
+    stop = json.loads(lines[0])
+    return f"stopped in {stop['cell']}: {stop['why']}"
 
 
 def collect(coursedir, outcome):
@@ -178,10 +192,11 @@ def parse_shard(text):
 
 
 def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True,
-              check_reference=True):
+              check_reference=True, limited=None):
     """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student.
 
     check_reference: grade the reference solution first (the canary); only benchmarks turn it off.
+    limited: how kernels are limited (grading.limits.choose, the default when sandboxed).
     """
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
@@ -195,7 +210,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
         ensure_assignment(coursedir.db_url, coursedir.course_id, root)
-        limited = sandboxed and Limits.available()
+        limited = (limited or limits.choose()) if sandboxed else "none"
         if check_reference:
             canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited)
         staging = Path(scratch) / "staged"
@@ -211,7 +226,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
                 outcome = outcomes[futures[future]]
-                code, tail, hit = future.result()
+                code, tail, hit, outcome.stopped = future.result()
                 outcome.notes += [f"ran into {what}: the cells it could not run lost their points" for what in hit]
                 if code is None:
                     outcome.error = f"grading ran past {student_timeout} s and was stopped"
@@ -219,7 +234,6 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                     outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
         for outcome in outcomes.values():
             if not outcome.error:
-                outcome.stopped = stopped_reason(root, outcome.student)
                 collect(coursedir, outcome)
     return [outcomes[s] for s in students]
 
@@ -247,12 +261,16 @@ def feedback_and_export(root, db_url, outcomes=()):
     return "" if export.returncode == 0 else f"grades.csv NOT written: nbgrader export failed: {export.stderr[-500:]}"
 
 
-def report(outcomes, sandboxed, jobs, seconds, limited=False):
+def report(outcomes, sandboxed, jobs, seconds, limited="none"):
     if not sandboxed:
         kernels = "NOT SANDBOXED (--sandbox off): student code ran with your permissions"
-    elif limited:
+    elif limited == "cgroups":
         kernels = (f"sandboxed (bubblewrap), each submission limited to {limits.PROCESSES} processes, "
                    f"{limits.MEMORY / 2**30:g} GiB and one core (cgroups)")
+    elif limited == "uids":
+        kernels = (f"sandboxed (bubblewrap), each submission run as a user of its own limited to {limits.PROCESSES} "
+                   "processes (RLIMIT_NPROC); NO per-submission memory or CPU limits: the cgroup controllers are not "
+                   "writable here (each process is still capped at 3 GiB)")
     else:
         kernels = ("sandboxed (bubblewrap); NO per-submission process or memory limits: the cgroup controllers "
                    "are not writable here (each process is still capped at 3 GiB)")
@@ -284,10 +302,12 @@ def main(argv=None):
     except ValueError as err:
         parser.error(str(err))
     root, sandboxed = Path.cwd(), args.sandbox == "on"
+    limited = limits.choose() if sandboxed else "none"
     os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too
     start = time.perf_counter()
     try:
-        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard)
+        outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
+                             limited=limited)
     except sandbox.SandboxUnavailable as err:
         raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
                          "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
@@ -297,7 +317,7 @@ def main(argv=None):
         (root / REPORT).write_text(text)
         raise SystemExit(text + f"(this report: {REPORT}; fix the tests in source/ or the set-up, then grade again)")
     export_error = feedback_and_export(root, args.db_url, outcomes)
-    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=sandboxed and Limits.available())
+    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=limited)
     text += f"{export_error}\n" if export_error else ""
     (root / REPORT).write_text(text)
     print(text + f"Scores: grades.csv; feedback: feedback/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html; this report: {REPORT}")

@@ -6,6 +6,12 @@
 - Outputs are capped in bytes as they arrive, whatever their type: OUTPUT_LIMIT for one output,
   CELL_LIMIT for a cell, NOTEBOOK_LIMIT for the notebook; past a cap the cell says where output was cut.
   (nbgrader's LimitOutput trims only by lines: one long line, or display data, passed it whole.)
+  Updates of a display (update_display_data) count as outputs too. Only the bridge's replies are
+  exempt, and only while a test cell's request runs: there they count against REPLY_LIMIT instead;
+  in any other cell an output of the bridge's type is dropped.
+- No single ZMQ frame from the kernel may pass MESSAGE_LIMIT: libzmq refuses it before reading it, and
+  closes the connection for good; the run then stops at that cell with a note saying why.
+- A test cell's requests to the kernel share one time budget: the cell timeout, for all of them.
 - A kernel that dies (`os._exit`, a crash, the memory cap) or that ignores the interrupt sent when a
   cell runs past its timeout leaves nbgrader's own Execute with an exception, and the student with no
   grade at all. Here the run stops at that cell instead: the cell and every code cell after it get an
@@ -13,9 +19,13 @@
 """
 import json
 import os
+import time
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
@@ -25,7 +35,12 @@ from grading.feedback import is_test_cell
 from grading.kernel_bridge import MIME
 
 STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped
-REPLY_LIMIT = 64 * 2**20  # characters of one answer from the kernel; a larger one is refused
+# characters of the bridge's answers to one request; the largest honest one (the lab's StarData) is ~21 kB
+REPLY_LIMIT = 8 * 2**20
+# bytes of one ZMQ frame from the kernel, received whole before any cap applies. A frame past it stops the run,
+# so it sits well above what a careless but honest cell sends in one message (a print of a long list, say,
+# which OUTPUT_LIMIT then cuts) and above a reply of REPLY_LIMIT JSON-escaped once more.
+MESSAGE_LIMIT = 64 * 2**20
 OUTPUT_LIMIT = 2**20        # bytes of one output, of any type
 CELL_LIMIT = 4 * 2**20      # bytes of all the outputs of one cell
 NOTEBOOK_LIMIT = 16 * 2**20  # bytes of all the outputs of a notebook
@@ -38,25 +53,75 @@ def stopped_output(reason):
     return new_output("error", ename=STOPPED, evalue=reason, traceback=[f"{STOPPED}: {reason}"])
 
 
+class MessageTooLarge(Exception):
+    """The kernel sent a ZMQ frame larger than MESSAGE_LIMIT: libzmq dropped the connection, for good."""
+
+
+class BudgetSpent(Exception):
+    """A test cell's requests to the kernel took its whole time budget: the next one is not sent."""
+
+
 class GuardedExecute(Execute):
     # after a timeout the kernel is interrupted; an honest kernel answers within seconds
     iopub_timeout = Integer(10).tag(config=True)
     ipc_dir = Unicode("", help="an absolute folder for the kernel's connection file and ZMQ unix sockets: "
                       "a kernel in its own network namespace cannot use TCP").tag(config=True)
     judge_timeout = Integer(600, help="seconds the judge may compute between two answers of the kernel").tag(config=True)
+    stops_file = Unicode("", help="a file the run appends to, one JSON line per stop: where and why the run stopped. "
+                         "grading.batch reads it: an error output in the notebook could be the student's own").tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if self.ipc_dir:
             km.transport, km.ip = "ipc", os.path.join(self.ipc_dir, "kernel")
             km.connection_file = os.path.join(self.ipc_dir, "connection.json")
+        # nbclient's kernel client makes its own ZMQ context: give it one whose sockets refuse large frames
+        self.context = zmq.asyncio.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MESSAGE_LIMIT)
+        plain_client = km.client
+        km.client = lambda **kwargs: plain_client(**dict(kwargs, context=self.context))
         return km
 
     def preprocess(self, nb, resources=None, km=None):
-        self.stopped = None
+        self.stopped, self.monitors = None, None
         self.cell_bytes, self.notebook_bytes, self.cut = {}, 0, set()
-        with judge.Judge(self.judge_timeout) as self.judge:  # starts while the kernel starts
-            return super().preprocess(nb, resources, km)
+        self.judging, self.reply_chars, self.judge_display_ids, self.deadline = False, 0, set(), None
+        try:
+            with judge.Judge(self.judge_timeout) as self.judge:  # starts while the kernel starts
+                return super().preprocess(nb, resources, km)
+        finally:
+            for monitor, _ in self.monitors or ():
+                monitor.close(linger=0)
+            if getattr(self, "context", None) is not None:
+                self.context.destroy(linger=0)
+
+    def _watch_connections(self):
+        """Monitors of the client's sockets, made before the first cell runs: a frame past MESSAGE_LIMIT shows
+        there as a disconnection (libzmq drops the connection without reading the frame, and never reconnects)."""
+        if self.monitors is None:
+            self.monitors = []
+            for channel in (self.kc.iopub_channel, self.kc.shell_channel):
+                monitor = channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                # polled from synchronous code; the asyncio socket is kept too: it owns the libzmq socket
+                self.monitors.append((monitor, zmq.Socket.shadow(monitor.underlying)))
+
+    async def _kernel_alive(self):
+        return await ensure_async(self.km.is_alive())
+
+    def _check_connections(self):
+        """Raise MessageTooLarge if the client lost its connection to a kernel that is still alive."""
+        if any(shadow.poll(0) for _, shadow in self.monitors or ()) and run_sync(self._kernel_alive)():
+            raise MessageTooLarge(f"the kernel sent a message larger than {MESSAGE_LIMIT // 2**20} MiB (or closed "
+                                  "its connection): the grader cannot hear it any more")
+
+    def _stop(self, cell, index, why, later):
+        """Stop the run at this cell: its error output says why, later code cells say `later`; recorded out of band."""
+        self.stopped = later
+        cell.outputs.append(stopped_output(why))
+        if self.stops_file:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+            with open(self.stops_file, "a") as file:
+                file.write(json.dumps({"cell": grade_id, "why": why}) + "\n")
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -64,24 +129,32 @@ class GuardedExecute(Execute):
         if self.stopped:
             cell.outputs = [stopped_output(f"not run: {self.stopped}")]
             return cell, resources
+        self._watch_connections()
         try:
             if is_test_cell(cell):
-                return self.judge_cell(cell, index), resources
-            return super().preprocess_cell(cell, resources, index)
-        except DeadKernelError:
-            self.stopped = "the kernel died in an earlier cell (os._exit, a crash or the memory limit)"
-            cell.outputs.append(stopped_output("the kernel died while running this cell (os._exit, a crash or the memory limit)"))
-        except CellTimeoutError:
-            self.stopped = "an earlier cell ran past the time limit and ignored the interrupt"
-            cell.outputs.append(stopped_output(f"this cell ran past {self.timeout} s and ignored the interrupt; the kernel was stopped"))
+                cell = self.judge_cell(cell, index)
+            else:
+                cell, resources = super().preprocess_cell(cell, resources, index)
+            self._check_connections()
+        except (DeadKernelError, CellTimeoutError, MessageTooLarge) as err:
+            if isinstance(err, CellTimeoutError):  # a reply that never came may be a dropped connection: say so
+                try:
+                    self._check_connections()
+                except MessageTooLarge as dropped:
+                    err = dropped
+            if isinstance(err, MessageTooLarge):
+                self._stop(cell, index, f"{err}: the run stopped at this cell",
+                           f"the kernel sent a message larger than {MESSAGE_LIMIT // 2**20} MiB in an earlier cell")
+            elif isinstance(err, DeadKernelError):
+                self._stop(cell, index, "the kernel died while running this cell (os._exit, a crash, or the memory or process limit)",
+                           "the kernel died in an earlier cell (os._exit, a crash, or the memory or process limit)")
+            else:
+                self._stop(cell, index, f"this cell ran past {self.timeout} s and ignored the interrupt; the kernel was stopped",
+                           "an earlier cell ran past the time limit and ignored the interrupt")
         return cell, resources
 
-    def output(self, outs, msg, display_id, cell_index):
-        """nbclient's output handler, with every output counted against the caps before it is kept."""
-        content = msg.get("content", {})
-        if MIME in content.get("data", {}):  # an answer to the judge: never stored; REPLY_LIMIT caps it
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(json.dumps(content, default=str))
+    def _admit(self, outs, cell_index, size):
+        """Count `size` bytes of output against the caps; False (and a note in the cell, once) past one."""
         used = self.cell_bytes.get(cell_index, 0)
         if size > OUTPUT_LIMIT or used + size > CELL_LIMIT or self.notebook_bytes + size > NOTEBOOK_LIMIT:
             if cell_index not in self.cut:
@@ -89,32 +162,87 @@ class GuardedExecute(Execute):
                 outs.append(new_output("stream", name="stdout", text=(
                     f"\n[output cut here by the grader: outputs are limited to {OUTPUT_LIMIT // 2**20} MiB each, "
                     f"{CELL_LIMIT // 2**20} MiB per cell and {NOTEBOOK_LIMIT // 2**20} MiB per notebook]\n")))
-            return None
+            return False
         self.cell_bytes[cell_index] = used + size
         self.notebook_bytes += size
+        return True
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output handler, with every output counted against the caps before it is kept."""
+        content = msg.get("content", {})
+        if self.judging and display_id:  # a display made while a test runs is never updated in the notebook
+            self.judge_display_ids.add(display_id)
+            display_id = None
+        data = content.get("data")
+        if isinstance(data, dict) and MIME in data:
+            if not self.judging:  # only a request of a test cell is answered: elsewhere it is a student's output
+                return None
+            value = data[MIME]
+            self.reply_chars += len(value) if isinstance(value, str) else REPLY_LIMIT + 1
+            if self.reply_chars > REPLY_LIMIT:  # never kept: in_kernel says it was refused
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+        if not self._admit(outs, cell_index, len(json.dumps(content, default=str))):
+            return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """An update of an earlier display: capped like an output; never from, nor of, a display of a test's run."""
+        if self.judging or display_id in self.judge_display_ids or display_id not in self._display_id_map:
+            return None
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        for cell_index in self._display_id_map[display_id]:
+            if not self._admit(self.nb.cells[cell_index].outputs, cell_index, size):
+                return None
+        return super()._update_display_id(display_id, msg)
+
+    def _get_timeout(self, cell):
+        """The cell timeout, or what is left of the test cell's budget while a test runs."""
+        timeout = super()._get_timeout(cell)
+        if self.judging and self.deadline is not None:
+            left = max(1, int(self.deadline - time.monotonic() + 0.999))
+            return left if timeout is None else min(timeout, left)
+        return timeout
+
+    def _check_budget(self):
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise BudgetSpent(f"this test cell's requests to the notebook took more than its time limit of "
+                              f"{self.timeout} s in all; the rest of the test was not run")
 
     def in_kernel(self, code, index):
         """Run `code` in the kernel, off the record; (the bridge's reply or None, what else it printed)."""
+        self._check_budget()
         cell, scratch = self.nb.cells[index], new_code_cell(code)
+        self.judging, self.reply_chars = True, 0
         try:
             self.execute_cell(scratch, index, store_history=False)
         finally:
+            self.judging = False
             self.nb.cells[index] = cell  # nbclient puts the cell it ran at `index`
+        self._check_connections()
+        self._check_budget()  # a call the budget's end interrupted fails as a timeout, not as its KeyboardInterrupt
         replies = [out.data[MIME] for out in scratch.outputs if out.output_type == "display_data" and MIME in out.get("data", {})]
         printed = "".join(out.get("text", "") for out in scratch.outputs if out.output_type == "stream")
         errors = [out for out in scratch.outputs if out.output_type == "error"]
         if not replies and errors:
             printed += f"{errors[-1].ename}: {errors[-1].evalue}\n"
         reply = replies[-1] if replies and isinstance(replies[-1], str) else None
-        if reply is not None and len(reply) > REPLY_LIMIT:
-            reply, printed = None, printed + f"(an answer of {len(reply):,} characters was refused: the limit is {REPLY_LIMIT:,})\n"
+        if self.reply_chars > REPLY_LIMIT:
+            reply, printed = None, printed + (f"(answers of {self.reply_chars:,} characters or more were refused: "
+                                              f"the limit is {REPLY_LIMIT:,})\n")
         return reply, judge.clip(printed)
 
     def judge_cell(self, cell, index):
         """Judge a test cell outside the kernel; its outputs say what the test printed and why it failed."""
-        self.in_kernel(INSTALL, index)
-        verdict = self.judge.run(cell.source, lambda code: self.in_kernel(code, index))
+        self.deadline = time.monotonic() + self.timeout if self.timeout and self.timeout > 0 else None
+        try:
+            self.in_kernel(INSTALL, index)
+            verdict = self.judge.run(cell.source, lambda code: self.in_kernel(code, index))
+        except BudgetSpent as err:
+            verdict = {"stdout": "", "printed": "", "error": {"ename": "TimeoutError", "evalue": str(err),
+                                                                "traceback": [f"TimeoutError: {err}"]}}
+        finally:
+            self.deadline = None
         outputs = []
         text = verdict["stdout"] + verdict["printed"]
         if text:

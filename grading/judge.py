@@ -38,6 +38,9 @@ BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CELL_FILE = "<test cell>"
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown)"
 OUTPUT_CHARS = 10_000   # of text a test prints, or a student's function prints while a test calls it
+# Address space of the judge process. A test can size its work from the notebook's values; past this it gets a
+# MemoryError (a failed test) rather than the grading machine's memory. torch needs ~0.8 GB of it.
+MEMORY = 4 * 2**30
 
 
 def hidden_line_numbers(source):
@@ -199,10 +202,15 @@ def serve():
             result = {"stdout": "", "error": None, "stopped": str(stop)}
         except RecursionError:
             result = {"stdout": "", "error": {"ename": "NotData", "evalue": "data nested too deep", "traceback": []}}
+        except MemoryError:  # past MEMORY where the verdict itself could not be made: still a failed test
+            result = {"stdout": "", "error": {"ename": "MemoryError", "traceback": [], "evalue":
+                                              f"the test needed more than the judge's {MEMORY // 2**30} GiB"}}
         send(dict(result, op="done"))
 
 
-BOOT = "import sys; sys.path[:0] = sys.argv[1:]; from grading.judge import serve; serve()"
+# The limit is set first, before anything is imported: it binds the judge and nothing else.
+BOOT = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]),) * 2); "
+        "sys.path[:0] = sys.argv[2:]; from grading.judge import serve; serve()")
 
 
 # --- the host: nbgrader's process, between the judge and the kernel ------------------------------------
@@ -228,7 +236,7 @@ class Judge:
                "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         work = Path(self.folder.name) / "work"
         work.mkdir()
-        self.process = subprocess.Popen([sys.executable, "-I", "-c", BOOT, *paths], stdin=subprocess.PIPE,
+        self.process = subprocess.Popen([sys.executable, "-I", "-c", BOOT, str(MEMORY), *paths], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=self.log, cwd=work, env=env, text=True)
         self.timeout = timeout
 

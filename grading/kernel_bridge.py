@@ -32,6 +32,18 @@ def _exception(err):
             "traceback": text[-TRACEBACK_CHARS:]}
 
 
+def _encoded(value, kind_if_not_data="unsupported"):
+    """The reply that carries `value`: its tree, or why it cannot cross (an error in encode included: a value
+    that raises while it is read is refused like any other, by type)."""
+    try:
+        return {"kind": "value", "value": encode(value)}  # noqa: F821 (grading/wire.py)
+    except NotData as err:  # noqa: F821
+        return {"kind": kind_if_not_data, "type": str(err).removeprefix("an object of type ")}
+    except Exception as err:
+        return {"kind": "unsupported", "type": f"a {type(value).__name__} that could not be read "
+                                               f"({type(err).__name__}: {str(err)[:200]})"}
+
+
 class Bridge:
     def __init__(self, namespace):
         self.namespace = namespace
@@ -40,11 +52,7 @@ class Bridge:
         if name not in self.namespace:
             return _publish({"kind": "missing"})
         value = self.namespace[name]
-        try:
-            return _publish({"kind": "value", "value": encode(value)})  # noqa: F821 (grading/wire.py)
-        except NotData as err:  # noqa: F821
-            kind = "callable" if callable(value) else "unsupported"
-            return _publish({"kind": kind, "type": str(err).removeprefix("an object of type ")})
+        return _publish(_encoded(value, "callable" if callable(value) else "unsupported"))
 
     def call(self, name, payload):
         request = _json.loads(payload)
@@ -56,10 +64,7 @@ class Bridge:
             return _publish(dict(_exception(err), message="interrupted: the call ran past the time limit"))
         except BaseException as err:  # SystemExit too: the test, not the kernel, decides what it means
             return _publish(_exception(err))
-        try:
-            return _publish({"kind": "value", "value": encode(result)})  # noqa: F821
-        except NotData as err:  # noqa: F821
-            return _publish({"kind": "unsupported", "type": str(err).removeprefix("an object of type ")})
+        return _publish(_encoded(result))
 
 
 if __name__ == "__grading__":  # sent to the kernel by grading.execute (imported elsewhere for MIME only)

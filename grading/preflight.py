@@ -31,7 +31,8 @@ What is repaired, each one a thing nbgrader would otherwise grade wrongly or abo
   own DeduplicateIds would do, but before nbgrader's metadata checks can abort the batch;
 - an answer cell whose nbgrader metadata was stripped (or dropped above): found again by the function
   it defines;
-- malformed attachments of a markdown cell are dropped, and an image that refers to an attachment the
+- malformed attachments of a markdown cell are dropped (well-formed ones that nbconvert cannot embed, such
+  as an SVG saved as text, are reported as of a type not kept), and an image that refers to an attachment the
   cell does not have gets a placeholder image saying so: nbconvert raises on a missing attachment, and
   `nbgrader generate_feedback` then fails;
 - extra files beside the notebook, and symbolic links among them: left out (the lab reads no files; a
@@ -282,6 +283,14 @@ def usable_attachment(bundle):
     return usable
 
 
+def of_type_not_kept(bundle):
+    """Whether an attachment is well-formed (mime type: text or lines of text) but holds no PNG or JPEG."""
+    return (isinstance(bundle, dict) and bool(bundle) and not {"image/png", "image/jpeg"} & set(bundle)
+            and all(isinstance(mime, str) and ATTACHMENT_MIME.fullmatch(mime) for mime in bundle)
+            and all(isinstance(data, str) or (isinstance(data, list) and all(isinstance(x, str) for x in data))
+                    for data in bundle.values()))
+
+
 def placeholder_attachment(name):
     """A small SVG image saying that attachment `name` is missing, in place of it."""
     message = html.escape(f"[attachment {shown(name, 60)} was not submitted]")
@@ -308,11 +317,17 @@ def repair_attachments(nb, checked):
                 attachments = None
             else:
                 kept = {name: usable_attachment(bundle) for name, bundle in attachments.items()}
-                dropped = sorted(shown(name) for name, bundle in kept.items() if not bundle)
+                dropped = [name for name, bundle in kept.items() if not bundle]
+                # well-formed, but of a type the feedback never shows (SVG can carry script): not "malformed"
+                other_type = sorted(shown(name) for name in dropped if of_type_not_kept(attachments[name]))
+                malformed = sorted(shown(name) for name in dropped if not of_type_not_kept(attachments[name]))
                 cell["attachments"] = nbformat.from_dict({name: bundle for name, bundle in kept.items() if bundle})
-                if dropped or any(kept[name] != attachments[name] for name in kept if kept[name]):
-                    checked.notes.append(f"{where}: dropped malformed attachments" + (f" ({', '.join(dropped)})"
-                                                                                       if dropped else ""))
+                if other_type:
+                    checked.notes.append(f"{where}: dropped attachments of a type not kept (only PNG/JPEG): "
+                                         f"{', '.join(other_type)}")
+                if malformed or (not other_type and any(kept[n] != attachments[n] for n in kept if kept[n])):
+                    checked.notes.append(f"{where}: dropped malformed attachments" + (f" ({', '.join(malformed)})"
+                                                                                       if malformed else ""))
         source = cell.get("source")
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)

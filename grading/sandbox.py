@@ -56,7 +56,7 @@ def system_binds():
     return args
 
 
-def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
+def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None):
     """The command prefix that runs a program in the sandbox, with `work_dir` its working folder.
 
     Inside, work_dir is a fresh folder in memory (FILE_LIMIT at most) holding the submission's `files`
@@ -64,22 +64,40 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     writes is gone when the kernel ends, so no submission can fill the grading machine's disk.
 
     ipc_dir holds the kernel's connection file and ZMQ sockets (grading.execute.GuardedExecute.ipc_dir).
+
+    user: None, or (uid, processes): the program runs as that unprivileged uid, held to that many processes
+    (RLIMIT_NPROC, which binds any uid but root): grading.limits.UserLimits, where cgroups are not writable.
+    bubblewrap then makes no user namespace (its only user would be root) and keeps the right to change uid,
+    which the program drops for good (setpriv, no new privileges) before anything of the submission runs.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
     # bwrap itself starts with an empty environment: inside, it is PID 1, and /proc/1/environ shows its own
     env_tool = shutil.which("env") or "/usr/bin/env"
-    args = [env_tool, "-i", bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]
+    if user is None:
+        args = [env_tool, "-i", bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        writable = []  # tmpfs folders: bwrap's default mode, for its own user
+    else:
+        args = [env_tool, "-i", bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        writable = ["--perms", "1777"]  # the submission's user writes there
+    args += ["--clearenv"]
     # the fresh mounts first: a later --tmpfs /tmp would hide a venv or course that lives under /tmp
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(FILE_LIMIT), "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), "--tmpfs", "/dev/shm"]
+    args += ["--size", str(FILE_LIMIT), *writable, "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), *writable, "--tmpfs", "/dev/shm"]
     args += system_binds()
+    if user is not None:  # the folders above the binds, traversable (bwrap copies /root's 0700, say)
+        bound = [*read_only_roots(), Path(COURSE_LIB) / "course", Path(ipc_dir), Path(work_dir)]
+        mounted = {"/", "/tmp", "/dev", "/dev/shm", "/proc"}  # --dir would reset their modes
+        for folder in sorted({str(p) for b in bound for p in Path(b).parents} - mounted, key=len):
+            args += ["--perms", "0755", "--dir", folder]
     for root in read_only_roots():
         args += ["--ro-bind", str(root), str(root)]
     args += ["--ro-bind", str(Path(course.__file__).resolve().parent), f"{COURSE_LIB}/course"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
-    args += ["--size", str(FILE_LIMIT), "--tmpfs", str(work_dir)]
+    args += ["--size", str(FILE_LIMIT), *writable, "--tmpfs", str(work_dir)]
     for name in files:
         args += ["--ro-bind", str(Path(work_dir) / name), str(Path(work_dir) / name)]
     args += ["--chdir", str(work_dir)]
@@ -97,15 +115,22 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT):
     for key, value in env.items():
         args += ["--setenv", key, value]
     prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
-    return args + ["--", prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", "--"]
+    args += ["--"]
+    if user is not None:
+        uid, processes = user
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        args += [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
+        return args + [prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", f"--nproc={processes}", "--"]
+    return args + [prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", "--"]
 
 
-def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=(), wrap=None):
+def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=(), wrap=None, user=None):
     """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name.
 
     wrap: a function of the command line that returns the one to run (grading.limits.Limits.wrap), or None.
+    user: see bwrap_argv.
     """
-    argv = bwrap_argv(work_dir, ipc_dir, files) + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = bwrap_argv(work_dir, ipc_dir, files, user=user) + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec = {
         "argv": wrap(argv) if wrap else argv,
         "display_name": "Python 3 (grading sandbox)",

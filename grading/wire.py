@@ -19,6 +19,11 @@ import dataclasses
 import math
 
 MAX_DEPTH = 64
+# Hash flooding: ints that are multiples of 2**61 - 1 (floats likewise) share one hash, and a set or dict of n
+# of them takes n**2 comparisons to build. Set items and non-str dict keys may hold this many nodes in all per
+# tree (str hashes are randomised); an honest reply has a few. And no tree has more than MAX_NODES nodes.
+MAX_HASHED = 1000
+MAX_NODES = 500_000
 # dtypes whose bytes are rebuilt as they are; bfloat16 travels as the bits of an int16
 TENSOR_DTYPES = ("float16", "bfloat16", "float32", "float64", "complex64", "complex128",
                  "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -45,7 +50,8 @@ DISTRIBUTION_PARAMETERS = {"Normal": ("loc", "scale"), "Pareto": ("scale", "alph
 
 def _tensor_bytes(t):
     import torch
-    t = torch.Tensor.detach(t).cpu().contiguous()
+    # a conjugate or negative view holds other bits than its values: resolve them first (numpy() refuses them)
+    t = torch.Tensor.detach(t).cpu().resolve_conj().resolve_neg().contiguous()
     if t.dtype == torch.bfloat16:
         t = t.view(torch.int16)
     return t.numpy().tobytes()
@@ -76,6 +82,10 @@ def encode(value, depth=0):
     module = getattr(kind, "__module__", "") or ""
     if module.startswith("torch") and _is_tensor(value):
         import torch
+        if torch.Tensor.is_nested.__get__(value):
+            raise NotData("a nested tensor (of ragged shape): stack it into one tensor, or return a list of tensors")
+        if torch.Tensor.device.__get__(value).type == "meta":
+            raise NotData("a tensor on the meta device, which holds no values")
         dtype = str(value.dtype).removeprefix("torch.")
         if dtype not in TENSOR_DTYPES or value.layout != torch.strided or value.is_quantized:
             raise NotData(f"a tensor of dtype {dtype} and layout {value.layout}")
@@ -116,17 +126,36 @@ def _shape(tree):
     return shape
 
 
-def _raw(tree, itemsize, shape):
+def _raw(tree, itemsize, shape, boolean=False):
     raw = base64.b64decode(_field(tree, "v", str), validate=True)
     if len(raw) != itemsize * math.prod(shape):
         raise NotData(f"malformed data: {len(raw)} bytes for shape {shape}")
+    if boolean and raw.translate(None, b"\x00\x01"):  # any other byte is no bool, and breaks torch's and numpy's
+        raise NotData("malformed data: a bool is stored as the byte 0 or 1")
     return raw
 
 
-def decode(tree, depth=0, classes=None):
+class _Budget:
+    """What is left of one tree's MAX_NODES nodes and MAX_HASHED hashed nodes."""
+
+    def __init__(self):
+        self.nodes, self.hashed = MAX_NODES, MAX_HASHED
+
+    def hash(self, nodes_before):
+        """Charge the nodes decoded since `nodes_before` to the hashed budget."""
+        self.hashed -= nodes_before - self.nodes
+        if self.hashed < 0:
+            raise NotData(f"malformed data: more than {MAX_HASHED} items in sets or non-text dict keys")
+
+
+def decode(tree, depth=0, classes=None, budget=None):
     """The value a tree describes (see encode); raises NotData for any tree encode could not have made."""
     if depth > MAX_DEPTH:
         raise NotData(f"data nested more than {MAX_DEPTH} deep")
+    budget = _Budget() if budget is None else budget
+    budget.nodes -= 1
+    if budget.nodes < 0:
+        raise NotData(f"malformed data: more than {MAX_NODES:,} values in one answer")
     tag = _field(tree, "t", str)
     if tag == "none":
         return None
@@ -146,20 +175,36 @@ def decode(tree, depth=0, classes=None):
         return complex(float.fromhex(re_im[0]), float.fromhex(re_im[1]))
     if tag == "str":
         return _field(tree, "v", str)
-    if tag in ("tuple", "list", "set", "frozenset"):
-        items = [decode(v, depth + 1, classes) for v in _field(tree, "v", list)]
-        try:
-            return {"tuple": tuple, "list": list, "set": set, "frozenset": frozenset}[tag](items)
-        except TypeError:
-            raise NotData("malformed data: a set of unhashable items") from None
+    if tag in ("tuple", "list"):
+        items = [decode(v, depth + 1, classes, budget) for v in _field(tree, "v", list)]
+        return tuple(items) if tag == "tuple" else items
+    if tag in ("set", "frozenset"):
+        items = set()
+        for v in _field(tree, "v", list):
+            before = budget.nodes
+            item = decode(v, depth + 1, classes, budget)
+            budget.hash(before)  # before the item is hashed in
+            try:
+                items.add(item)
+            except TypeError:
+                raise NotData("malformed data: a set of unhashable items") from None
+        return items if tag == "set" else frozenset(items)
     if tag == "dict":
         pairs = _field(tree, "v", list)
         if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
             raise NotData("malformed data: a dict is a list of [key, value] pairs")
-        try:
-            return {decode(k, depth + 1, classes): decode(v, depth + 1, classes) for k, v in pairs}
-        except TypeError:
-            raise NotData("malformed data: a dict with an unhashable key") from None
+        result = {}
+        for k, v in pairs:
+            before = budget.nodes
+            key = decode(k, depth + 1, classes, budget)
+            if type(key) is not str:
+                budget.hash(before)
+            value = decode(v, depth + 1, classes, budget)
+            try:
+                result[key] = value
+            except TypeError:
+                raise NotData("malformed data: a dict with an unhashable key") from None
+        return result
     if tag == "tensor":
         import torch
         dtype = _field(tree, "dtype", str)
@@ -168,7 +213,7 @@ def decode(tree, depth=0, classes=None):
         torch_dtype = getattr(torch, dtype)
         wire_dtype = torch.int16 if dtype == "bfloat16" else torch_dtype
         shape = _shape(tree)
-        raw = _raw(tree, torch.empty((), dtype=wire_dtype).element_size(), shape)
+        raw = _raw(tree, torch.empty((), dtype=wire_dtype).element_size(), shape, boolean=dtype == "bool")
         flat = torch.frombuffer(bytearray(raw), dtype=wire_dtype) if raw else torch.empty(0, dtype=wire_dtype)
         return flat.view(torch_dtype).reshape(shape).clone()
     if tag in ("ndarray", "npscalar"):
@@ -180,7 +225,7 @@ def decode(tree, depth=0, classes=None):
         if dtype.kind not in ARRAY_KINDS or dtype.hasobject or dtype.fields is not None or dtype.subdtype:
             raise NotData(f"malformed data: numpy dtype {dtype}")
         shape = _shape(tree)
-        array = np.frombuffer(_raw(tree, dtype.itemsize, shape), dtype=dtype).reshape(shape).copy()
+        array = np.frombuffer(_raw(tree, dtype.itemsize, shape, boolean=dtype.kind == "b"), dtype=dtype).reshape(shape).copy()
         if tag == "npscalar":
             if shape:
                 raise NotData("malformed data: a numpy scalar has no shape")
@@ -197,7 +242,7 @@ def decode(tree, depth=0, classes=None):
         expected = DISTRIBUTION_PARAMETERS[name] if tag == "dist" else [f.name for f in dataclasses.fields(cls)]
         if set(fields) != set(expected):
             raise NotData(f"malformed data: {name} takes the fields {sorted(expected)}")
-        values = {k: decode(v, depth + 1, classes) for k, v in fields.items()}
+        values = {k: decode(v, depth + 1, classes, budget) for k, v in fields.items()}
         try:
             return cls(**values)
         except Exception as err:  # the class's own checks: a StarData with inconsistent shapes, say

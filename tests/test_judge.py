@@ -9,6 +9,7 @@ import builtins
 import collections
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -252,3 +253,102 @@ def test_a_failing_hidden_test_shows_its_message_not_its_code(judged):
 def test_feedback_source_keeps_only_the_visible_part():
     source = TEST_CELLS["hidden_fails"]
     assert visible_source(source) == "assert strict(1) == 1"
+
+
+@pytest.mark.parametrize("tag", ["set", "frozenset", "dict"])
+def test_colliding_keys_are_refused_before_they_cost_quadratic_time(tag):
+    """Multiples of 2**61 - 1 all hash to 0: a set of 20,000 of them takes seconds to build, 200,000 hours."""
+    items = [{"t": "int", "v": str(k * (2**61 - 1))} for k in range(20_000)]
+    items += [{"t": "float", "v": float.hex(float(k * (2**61 - 1)))} for k in range(1, 1000)]
+    tree = {"t": tag, "v": [[item, {"t": "none"}] for item in items] if tag == "dict" else items}
+    start = time.perf_counter()
+    with pytest.raises(wire.NotData, match=f"more than {wire.MAX_HASHED} items in sets"):
+        wire.decode(tree)
+    assert time.perf_counter() - start < 1
+
+
+def test_trees_of_too_many_values_are_refused_and_text_keys_are_not_limited():
+    with pytest.raises(wire.NotData, match="values in one answer"):
+        wire.decode({"t": "list", "v": [{"t": "none"}] * wire.MAX_NODES})
+    many = {f"k{i}": i for i in range(5 * wire.MAX_HASHED)}
+    assert roundtrip(many) == many
+    assert roundtrip(set(range(wire.MAX_HASHED))) == set(range(wire.MAX_HASHED))
+    with pytest.raises(wire.NotData, match="unhashable"):
+        wire.decode({"t": "dict", "v": [[{"t": "list", "v": []}, {"t": "none"}]]})
+
+
+def test_a_test_that_needs_more_memory_than_the_judges_limit_fails_and_the_judge_goes_on():
+    """A test can size its work from a student's value: past judge.MEMORY it is a failed test, not a dead batch."""
+    with judge.Judge(timeout=60) as j:
+        verdict = j.run(f"block = bytearray({judge.MEMORY + 2**30})",
+                        lambda code: (None, ""))
+        assert verdict["error"]["ename"] == "MemoryError"
+        assert j.run("x = 1 + 1", lambda code: (None, ""))["error"] is None
+
+
+# --- honest values in unusual forms -------------------------------------------------------------------------
+
+def test_conjugate_and_negative_views_cross_as_their_values():
+    z = torch.tensor([1 + 2j, 3 - 1j])
+    for view in (z.conj(), z.conj().imag, torch._neg_view(torch.tensor([1.0, -2.0]))):
+        back = roundtrip(view)
+        assert not back.is_conj() and not back.is_neg() and torch.equal(back, view.resolve_conj().resolve_neg())
+
+
+@pytest.mark.parametrize("value, why", [
+    (torch.empty(3, device="meta"), "meta device"),
+    (torch.nested.nested_tensor([torch.ones(2), torch.ones(3)]), "nested tensor"),
+])
+def test_tensors_without_plain_values_are_refused_saying_why(value, why):
+    with pytest.raises(wire.NotData, match=why):
+        wire.encode(value)
+
+
+def test_a_value_that_fails_while_it_is_read_is_refused_by_the_bridge_not_raised():
+    """Any error of encode in the kernel becomes an 'unsupported' answer: the bridge always answers."""
+    import dataclasses
+    from grading.execute import BRIDGE
+    bridge = {"__name__": "bridge-under-test"}
+    exec(compile(BRIDGE, "<bridge>", "exec"), bridge)
+    sent = []
+    bridge["_publish"] = sent.append
+    Broken = dataclasses.make_dataclass("Broken", ["x"])
+    Broken.__module__ = "course.broken"
+    value = Broken(1)
+    del value.x  # reading the field raises AttributeError, not NotData
+    bridge["Bridge"]({"value": value, "function": lambda: value}).lookup("value")
+    bridge["Bridge"]({"function": lambda: value}).call("function", json.dumps({"args": wire.encode([]), "kwargs": wire.encode({})}))
+    assert [reply["kind"] for reply in sent] == ["unsupported", "unsupported"]
+    assert "AttributeError" in sent[0]["type"]
+
+
+@pytest.mark.parametrize("tag, dtype", [("tensor", "bool"), ("ndarray", "|b1")])
+def test_bools_rebuilt_from_bytes_must_be_0_or_1(tag, dtype):
+    assert wire.decode({"t": tag, "dtype": dtype, "shape": [2], "v": "AAE="}).tolist() == [False, True]
+    with pytest.raises(wire.NotData, match="0 or 1"):
+        wire.decode({"t": tag, "dtype": dtype, "shape": [2], "v": "AgM="})
+
+
+def test_value_checks_read_numpy_data_of_either_byte_order():
+    from course.testing import as_bool, as_number, as_values, assert_close
+    big = np.arange(3.0).astype(">f8")
+    assert torch.equal(as_values(big, "x", (3,)), torch.arange(3.0, dtype=torch.float64))
+    assert_close(big, [0.0, 1.0, 2.0], "x")
+    assert as_number(np.array([2.5], dtype=">f4"), "x") == 2.5
+    assert as_bool(np.array([1], dtype=">i4"), "x") is True
+
+
+@pytest.mark.parametrize("check", ["as_numbers", "as_ints"])
+def test_sets_have_no_order_and_are_refused_by_name(check):
+    from course import testing
+    with pytest.raises(AssertionError, match="flux_summary.*no order"):
+        getattr(testing, check)({1, 2}, "flux_summary(...)", 2)
+    assert list(getattr(testing, check)((1, 2), "flux_summary(...)", 2)) == [1, 2]  # the ordered equivalent
+
+
+def test_numbers_too_large_for_a_float_fail_as_a_check():
+    from course.testing import as_int, as_number
+    for check in (as_number, as_int):
+        with pytest.raises(AssertionError, match="win_rate is too large for a float"):
+            check(10**400, "win_rate")
+    assert as_int(10**15, "n") == 10**15

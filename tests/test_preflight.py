@@ -348,6 +348,19 @@ def test_malformed_attachment_is_dropped_and_its_image_made_harmless(course, att
     render_feedback_markdown(cells_by_id(staged)["ex3_written"])
 
 
+def test_a_well_formed_attachment_of_another_type_is_not_called_malformed(course):
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>'
+    nb = as_json(with_written_answer("![p](attachment:figure.svg) ![q](attachment:figure.png)"))
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "ex3_written")
+    cell["attachments"] = {"figure.svg": {"image/svg+xml": svg}, "figure.png": {"image/png": PNG}}
+    write_json(course, nb)
+    checked, staged = stage(course)
+    assert checked.notes[0] == "cell ex3_written: dropped attachments of a type not kept (only PNG/JPEG): figure.svg"
+    assert not any("malformed" in note for note in checked.notes)
+    assert "attachments it does not have: figure.svg" in checked.notes[1]
+    assert set(cells_by_id(staged)["ex3_written"].attachments) == {"figure.png", "figure.svg"}  # the svg: a placeholder
+
+
 def test_attachments_that_are_not_a_dict_or_on_a_code_cell_are_dropped(course):
     nb = as_json(answered())
     cells = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in nb["cells"]}
