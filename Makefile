@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
-ASSIGNMENT := vi_stars
+# the assignment the targets below work on: vi_stars, or vi_beyond (the second)
+ASSIGNMENT ?= vi_stars
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup lab test bench notebook release grade release-feedback mutants selfcheck clean
@@ -47,26 +48,28 @@ release: setup
 
 # Grade every submission in submitted/<student>/$(ASSIGNMENT)/: checked and repaired copies, each kernel in a
 # bubblewrap sandbox, JOBS notebooks at a time; then feedback without hidden tests, grades.csv and
-# grading-report.txt. SANDBOX=off grades unsandboxed (student code runs as you; the report says so).
+# grading-report-$(ASSIGNMENT).txt. ASSIGNMENT=vi_beyond grades the second assignment. SANDBOX=off grades unsandboxed (student code runs as you; the report says so).
 # Several hosts: DB_URL=postgresql://... (one shared gradebook) and SHARD=K/N on the K-th of N hosts.
 # A fresh checkout has no gradebook yet; it is rebuilt from source/ without touching release/.
 JOBS ?= $(shell nproc)
 SANDBOX ?= on
 grade: setup
-	$(BIN)/python -m grading.batch --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
+	$(BIN)/python -m grading.batch --assignment $(ASSIGNMENT) --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
 		$(if $(DB_URL),--db-url '$(DB_URL)') $(if $(SHARD),--shard $(SHARD))
 
 # Return feedback through nbgrader's exchange (EXCHANGE=its folder) to every student who handed in through it;
 # the report names the others, whose feedback is in feedback/<student>/.
 release-feedback: setup
-	$(BIN)/python -m grading.release_feedback --exchange '$(EXCHANGE)'
+	$(BIN)/python -m grading.release_feedback --assignment $(ASSIGNMENT) --exchange '$(EXCHANGE)'
 
 # Mutation testing of the tests: correct answers written in other styles (all must earn full marks) and wrong
-# answers (all must lose their points), from tests/answers.py, graded as a class; prints the score per test.
+# answers (all must lose their points), from tests/answers.py (vi_stars) or tests/answers_beyond.py (vi_beyond),
+# graded as a class; prints the score per test.
+ANSWERS = $(if $(filter vi_beyond,$(ASSIGNMENT)),tests/answers_beyond.py,tests/answers.py)
 mutants: setup
-	$(BIN)/python -m grading.mutation tests/answers.py --jobs $(JOBS) --sandbox $(SANDBOX)
+	$(BIN)/python -m grading.mutation $(ANSWERS) --assignment $(ASSIGNMENT) --jobs $(JOBS) --sandbox $(SANDBOX)
 
 # Autograde the reference solution RUNS times in a throw-away copy: every run must score full marks.
 RUNS ?= 20
 selfcheck: setup
-	$(BIN)/python -m grading.selfcheck $(RUNS)
+	$(BIN)/python -m grading.selfcheck $(RUNS) $(ASSIGNMENT)

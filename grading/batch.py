@@ -32,9 +32,9 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grading import limits, preflight, sandbox
 from grading.limits import Limits, UserLimits
-from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, nbgrader, venv_env
+from grading.submissions import ASSIGNMENT, ASSIGNMENTS, answered, nbgrader, notebook, venv_env
 
-REPORT = "grading-report.txt"
+REPORT = "grading-report-{}.txt"  # one per assignment
 SHARED_MEMORY = Path("/dev/shm")
 CANARY = "reference-solution"
 LIMIT_POLL = 0.5  # seconds between two looks at whether a kernel reached its process limit
@@ -68,22 +68,22 @@ def environment(**extra):
     return env
 
 
-def ensure_assignment(db_url, course_id, root):
+def ensure_assignment(db_url, course_id, root, assignment=ASSIGNMENT):
     """Record the assignment and its tests in the gradebook, from source/, if it is not there yet."""
     with Gradebook(db_url, course_id) as gb:
         try:
-            gb.find_assignment(ASSIGNMENT)
+            gb.find_assignment(assignment)
             return
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory() as release:  # release/ itself is left as committed
-        subprocess.run(nbgrader("generate_assignment", ASSIGNMENT, f"--CourseDirectory.release_directory={release}",
+        subprocess.run(nbgrader("generate_assignment", assignment, f"--CourseDirectory.release_directory={release}",
                                 f"--CourseDirectory.db_url={db_url}"),
                        cwd=root, env=environment(), check=True, capture_output=True)
 
 
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
-              limited="none"):
+              limited="none", assignment=ASSIGNMENT):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
     limits it ran into, e.g. ["the process limit (256)"]; where and why the run stopped early, or "").
     limited: how its kernel is limited (grading.limits.choose): "cgroups" of its own, a user of its own ("uids"),
@@ -96,14 +96,14 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     ipc = Path(tempfile.mkdtemp(prefix="ipc-", dir=SHARED_MEMORY if SHARED_MEMORY.is_dir() else job))
     autograded = Path(autograded or Path(root, "autograded")).resolve()
     groups = None
-    args = nbgrader("autograde", ASSIGNMENT, f"--student={student}", "--force",
+    args = nbgrader("autograde", assignment, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
                     f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
                     f"--GuardedExecute.stops_file={job / 'stops.jsonl'}")
     if sandboxed:
-        work = autograded / student / ASSIGNMENT
+        work = autograded / student / assignment
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts
-        files = sorted(p.name for p in (Path(staging) / student / ASSIGNMENT).iterdir())
+        files = sorted(p.name for p in (Path(staging) / student / assignment).iterdir())
         if limited == "cgroups":
             groups = Limits(f"{os.getpid()}-{hashlib.sha256(student.encode()).hexdigest()[:16]}").create()
         else:
@@ -137,23 +137,24 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     return code, tail, hit, stopped_reason(job / "stops.jsonl")
 
 
-def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none"):
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none", assignment=ASSIGNMENT):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
     throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
     folder = Path(scratch) / "canary"
     db_url = f"sqlite:///{folder / 'gradebook.db'}"
-    (folder / "submitted" / CANARY / ASSIGNMENT).mkdir(parents=True)
-    ensure_assignment(db_url, course_id, root)
-    nbformat.write(answered(root), folder / "submitted" / CANARY / NOTEBOOK)
+    (folder / "submitted" / CANARY / assignment).mkdir(parents=True)
+    ensure_assignment(db_url, course_id, root, assignment)
+    nbformat.write(answered(root, assignment), folder / "submitted" / CANARY / notebook(assignment))
     code, tail, _, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
-                                 student_timeout, autograded=folder / "autograded", limited=limited)
+                                 student_timeout, autograded=folder / "autograded", limited=limited,
+                                 assignment=assignment)
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     with Gradebook(db_url, course_id) as gb:
-        submission = gb.find_submission(ASSIGNMENT, CANARY)
+        submission = gb.find_submission(assignment, CANARY)
         score, full = submission.code_score, submission.max_code_score
     if score != full:
-        graded = nbformat.read(folder / "autograded" / CANARY / NOTEBOOK, as_version=4)
+        graded = nbformat.read(folder / "autograded" / CANARY / notebook(assignment), as_version=4)
         failed = [f"{c.metadata.nbgrader.grade_id}: {o.ename}: {o.evalue}"[:300] for c in graded.cells
                   if c.metadata.get("nbgrader", {}).get("grade") for o in c.get("outputs", []) if o.output_type == "error"]
         raise CanaryFailed(f"it scored {score:g} of {full:g}; " + "; ".join(failed or ["no test said why"]))
@@ -170,10 +171,10 @@ def stopped_reason(stops_file):
     return f"stopped in {stop['cell']}: {stop['why']}"
 
 
-def collect(coursedir, outcome):
+def collect(coursedir, outcome, assignment=ASSIGNMENT):
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
-            submission = gb.find_submission(ASSIGNMENT, outcome.student)
+            submission = gb.find_submission(assignment, outcome.student)
         except MissingEntry:
             outcome.error = outcome.error or "nbgrader recorded no submission"
             return
@@ -192,29 +193,32 @@ def parse_shard(text):
 
 
 def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True,
-              check_reference=True, limited=None):
+              check_reference=True, limited=None, assignment=ASSIGNMENT):
     """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student.
 
     check_reference: grade the reference solution first (the canary); only benchmarks turn it off.
     limited: how kernels are limited (grading.limits.choose, the default when sandboxed).
+    assignment: which of the course's assignments.
     """
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
     submitted = root / "submitted"
     folders = submitted.iterdir() if submitted.is_dir() else []
-    students = sorted(p.name for p in folders if p.is_dir() and not p.name.startswith("."))[shard[0] - 1::shard[1]]
+    # a student's folder counts when it holds this assignment (even as a link, which preflight refuses and reports)
+    students = sorted(p.name for p in folders if p.is_dir() and not p.name.startswith(".")
+                      and os.path.lexists(p / assignment))[shard[0] - 1::shard[1]]
     if not students:
-        raise SystemExit(f"no submissions: expected submitted/<student>/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
-    release = nbformat.read(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        raise SystemExit(f"no submissions: expected submitted/<student>/{notebook(assignment)}")
+    release = nbformat.read(root / "source" / notebook(assignment), as_version=4)
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
-        ensure_assignment(coursedir.db_url, coursedir.course_id, root)
+        ensure_assignment(coursedir.db_url, coursedir.course_id, root, assignment)
         limited = (limited or limits.choose()) if sandboxed else "none"
         if check_reference:
-            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited)
+            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited, assignment)
         staging = Path(scratch) / "staged"
-        checked = [preflight.stage(s, submitted, staging, ASSIGNMENT, release) for s in students]
+        checked = [preflight.stage(s, submitted, staging, assignment, release) for s in students]
         outcomes = {c.student: Outcome(c.student, c.notes, c.error) for c in checked}
         gradable = [c.student for c in checked if c.gradable]
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
@@ -222,7 +226,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                 gb.update_or_create_student(student)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(autograde, s, root, coursedir.db_url, staging, Path(scratch) / "jobs", sandboxed,
-                                   cell_timeout, student_timeout, limited=limited): s for s in gradable}
+                                   cell_timeout, student_timeout, limited=limited, assignment=assignment): s
+                       for s in gradable}
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
                 outcome = outcomes[futures[future]]
@@ -234,11 +239,11 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                     outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
         for outcome in outcomes.values():
             if not outcome.error:
-                collect(coursedir, outcome)
+                collect(coursedir, outcome, assignment)
     return [outcomes[s] for s in students]
 
 
-def feedback_and_export(root, db_url, outcomes=()):
+def feedback_and_export(root, db_url, outcomes=(), assignment=ASSIGNMENT):
     """Feedback for every autograded student (none when nothing could be graded), then grades.csv; returns
     "" or why grades.csv could not be written.
 
@@ -247,12 +252,12 @@ def feedback_and_export(root, db_url, outcomes=()):
     """
     coursedir = course_directory(root, db_url)
     env, url = environment(), f"--CourseDirectory.db_url={coursedir.db_url}"
-    if list(Path(root).glob(f"autograded/*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
+    if list(Path(root).glob(f"autograded/*/{notebook(assignment)}")):
         start = time.time()
-        run = subprocess.run(nbgrader("generate_feedback", ASSIGNMENT, "--force", url), cwd=root, env=env,
+        run = subprocess.run(nbgrader("generate_feedback", assignment, "--force", url), cwd=root, env=env,
                              capture_output=True, text=True)
         for outcome in outcomes:
-            page = Path(root, "feedback", outcome.student, ASSIGNMENT, f"{ASSIGNMENT}.html")
+            page = Path(root, "feedback", outcome.student, assignment, f"{assignment}.html")
             if not outcome.error and (not page.is_file() or page.stat().st_mtime < start - 1):
                 why = [line for line in run.stdout.splitlines() + run.stderr.splitlines() if "rror" in line][-1:]
                 outcome.notes.append("NO FEEDBACK: nbgrader could not write it" + (f" ({why[0][-200:]})" if why else ""))
@@ -261,7 +266,7 @@ def feedback_and_export(root, db_url, outcomes=()):
     return "" if export.returncode == 0 else f"grades.csv NOT written: nbgrader export failed: {export.stderr[-500:]}"
 
 
-def report(outcomes, sandboxed, jobs, seconds, limited="none"):
+def report(outcomes, sandboxed, jobs, seconds, limited="none", assignment=ASSIGNMENT):
     if not sandboxed:
         kernels = "NOT SANDBOXED (--sandbox off): student code ran with your permissions"
     elif limited == "cgroups":
@@ -274,7 +279,7 @@ def report(outcomes, sandboxed, jobs, seconds, limited="none"):
     else:
         kernels = ("sandboxed (bubblewrap); NO per-submission process or memory limits: the cgroup controllers "
                    "are not writable here (each process is still capped at 3 GiB)")
-    lines = [f"{ASSIGNMENT}: {len(outcomes)} submissions, {jobs} at a time, {seconds:.0f} s; kernels {kernels}"]
+    lines = [f"{assignment}: {len(outcomes)} submissions, {jobs} at a time, {seconds:.0f} s; kernels {kernels}"]
     for o in outcomes:
         status = (f"NOT GRADED: {o.error}" if o.error else f"{o.score:g} / {o.max_score:g} autograded points")
         lines.append(f"{o.student:<24} {status}")
@@ -294,6 +299,7 @@ def main(argv=None):
     parser.add_argument("--db-url", help="the gradebook (default: nbgrader_config.py's); e.g. postgresql://...")
     parser.add_argument("--shard", default="1/1", help="K/N: grade the K-th of N shares of the students, "
                         "for N hosts grading into one PostgreSQL gradebook (default: all)")
+    parser.add_argument("--assignment", choices=ASSIGNMENTS, default=ASSIGNMENT, help="which assignment to grade")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be 1 or more, got {args.jobs}")
@@ -301,26 +307,28 @@ def main(argv=None):
         shard = parse_shard(args.shard)
     except ValueError as err:
         parser.error(str(err))
-    root, sandboxed = Path.cwd(), args.sandbox == "on"
+    root, sandboxed, assignment = Path.cwd(), args.sandbox == "on", args.assignment
+    report_file = REPORT.format(assignment)
     limited = limits.choose() if sandboxed else "none"
     os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too
     start = time.perf_counter()
     try:
         outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
-                             limited=limited)
+                             limited=limited, assignment=assignment)
     except sandbox.SandboxUnavailable as err:
         raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
                          "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
     except CanaryFailed as err:
-        text = (f"{ASSIGNMENT}: NOTHING GRADED. The reference solution, graded first in the same sandbox, did not "
+        text = (f"{assignment}: NOTHING GRADED. The reference solution, graded first in the same sandbox, did not "
                 f"score full marks, so grades of this class would be wrong.\nWhy: {err}\n")
-        (root / REPORT).write_text(text)
-        raise SystemExit(text + f"(this report: {REPORT}; fix the tests in source/ or the set-up, then grade again)")
-    export_error = feedback_and_export(root, args.db_url, outcomes)
-    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited=limited)
+        (root / report_file).write_text(text)
+        raise SystemExit(text + f"(this report: {report_file}; fix the tests in source/ or the set-up, then grade again)")
+    export_error = feedback_and_export(root, args.db_url, outcomes, assignment)
+    text = report(outcomes, sandboxed, args.jobs, time.perf_counter() - start, limited, assignment)
     text += f"{export_error}\n" if export_error else ""
-    (root / REPORT).write_text(text)
-    print(text + f"Scores: grades.csv; feedback: feedback/<student>/{ASSIGNMENT}/{ASSIGNMENT}.html; this report: {REPORT}")
+    (root / report_file).write_text(text)
+    print(text + f"Scores: grades.csv; feedback: feedback/<student>/{assignment}/{assignment}.html; "
+                 f"this report: {report_file}")
 
 
 if __name__ == "__main__":

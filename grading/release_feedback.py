@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grading.submissions import ASSIGNMENT, nbgrader, venv_env
+from grading.submissions import ASSIGNMENT, ASSIGNMENTS, nbgrader, venv_env
 
 NEEDED = ("timestamp.txt", "submission_secret.txt")  # what nbgrader's release_feedback reads for each student
 
@@ -56,10 +56,11 @@ def release(root, exchange, assignment=ASSIGNMENT):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exchange", required=True, help="nbgrader's exchange folder (Exchange.root)")
+    parser.add_argument("--assignment", choices=ASSIGNMENTS, default=ASSIGNMENT)
     args = parser.parse_args(argv)
     if not Path(args.exchange).is_dir():
         parser.error(f"--exchange must be an existing folder (nbgrader's Exchange.root), got {args.exchange!r}")
-    code, text = release(Path.cwd(), args.exchange)
+    code, text = release(Path.cwd(), args.exchange, args.assignment)
     print(text, end="")
     sys.exit(code)
 

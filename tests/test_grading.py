@@ -20,8 +20,9 @@ import corpus
 from conftest import require_bubblewrap, snapshot
 from grading import batch, mutation, sandbox
 from grading.feedback import hidden_lines, visible_source
-from grading.submissions import (ASSIGNMENT, COURSE_FILES, NOTEBOOK, ROOT, autograded_points, cells_by_id,
-                                 copy_course, nbgrader, read, venv_env)
+from grading.submissions import (ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, NOTEBOOK, ROOT, autograded_points, cells_by_id,
+                                 copy_course, nbgrader, notebook, read, venv_env)
+
 
 VENV = Path(sys.prefix)
 SOURCE = read(ROOT / "source" / NOTEBOOK)
@@ -66,7 +67,7 @@ def test_reference_solution_is_worth_every_autograded_point():
 
 
 def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
-    report = (graded["course"] / batch.REPORT).read_text()
+    report = (graded["course"] / batch.REPORT.format(ASSIGNMENT)).read_text()
     assert report in graded["stdout"]
     assert "sandboxed (bubblewrap)" in report.splitlines()[0]
     lines = {line.split()[0]: line for line in report.splitlines()[1:] if line and not line.startswith(" ")}
@@ -114,10 +115,10 @@ def visible_text(path):
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
-def hidden_only_lines():
+def hidden_only_lines(source=SOURCE):
     """Lines only hidden tests have (not `import math`, nor `torch.manual_seed(0)`, which an answer has too)."""
     hidden, shown = set(), set()
-    for cell in SOURCE.cells:
+    for cell in source.cells:
         hidden |= hidden_lines(cell.source)
         shown |= {line.strip() for line in visible_source(cell.source).splitlines()}
     return {line for line in hidden - shown if len(line) > 12}
@@ -210,21 +211,25 @@ def test_sandbox_is_built_from_this_machine(tmp_path):
     assert str(ROOT) not in argv and str(ROOT / "source") not in argv  # the course root is never bound
 
 
-def test_release_is_up_to_date_with_source(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_up_to_date_with_source(tmp_path, assignment):
     course = copy_course(tmp_path, COURSE_FILES)
     env = venv_env()
     fresh = tmp_path / "fresh_release"
-    subprocess.run(nbgrader("generate_assignment", ASSIGNMENT, f"--CourseDirectory.release_directory={fresh}"),
+    subprocess.run(nbgrader("generate_assignment", assignment, f"--CourseDirectory.release_directory={fresh}"),
                    cwd=course, env=env, check=True, capture_output=True)
-    assert (fresh / NOTEBOOK).read_text() == (ROOT / "release" / NOTEBOOK).read_text(), \
-        "release/ is stale: run `make release` and commit it"
+    assert (fresh / notebook(assignment)).read_text() == (ROOT / "release" / notebook(assignment)).read_text(), \
+        f"release/{assignment} is stale: run `make release ASSIGNMENT={assignment}` and commit it"
 
 
-def test_release_hides_solutions_and_hidden_tests():
-    text = (ROOT / "release" / NOTEBOOK).read_text()
-    for marker in ["BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "_ref.simulate", "all 20 seeds"]:
+@pytest.mark.parametrize("assignment, answers", [("vi_stars", 11), ("vi_beyond", 7)])
+def test_release_hides_solutions_and_hidden_tests(assignment, answers):
+    text = (ROOT / "release" / notebook(assignment)).read_text()
+    source = (ROOT / "source" / notebook(assignment)).read_text()
+    assert "BEGIN HIDDEN TESTS" in source and "Model answer" in source
+    for marker in ["BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "Model answer", "Rubric", "_ref.simulate", "all 20 seeds"]:
         assert marker not in text
-    assert text.count("raise NotImplementedError()") >= 11
+    assert text.count("raise NotImplementedError()") >= answers
     assert not (ROOT / "gradebook.db").exists() or "gradebook.db" in (ROOT / ".gitignore").read_text()
 
 
@@ -245,7 +250,7 @@ def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
     corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
     run = make_grade(course)
     assert run.returncode != 0
-    report = (course / batch.REPORT).read_text()
+    report = (course / batch.REPORT.format(ASSIGNMENT)).read_text()
     assert "NOTHING GRADED" in report and "ex11_test" in report and "scored 23 of 25" in report
     assert report.strip() in run.stderr + run.stdout
     assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()

@@ -20,7 +20,7 @@ import course
 from grading import judge, wire
 from grading.execute import GuardedExecute
 from grading.feedback import is_test_cell, visible_source
-from grading.submissions import NOTEBOOK, ROOT, read
+from grading.submissions import NOTEBOOK, ROOT, notebook, read
 
 SOURCE = read(ROOT / "source" / NOTEBOOK)
 
@@ -107,10 +107,12 @@ def free_names(source):
     return loaded - bound - set(dir(builtins))
 
 
-def test_every_test_cell_imports_what_it_uses_and_reads_only_the_notebooks_data():
+@pytest.mark.parametrize("assignment, count", [("vi_stars", 11), ("vi_beyond", 7)])
+def test_every_test_cell_imports_what_it_uses_and_reads_only_the_notebooks_data(assignment, count):
     """A test cell runs in the judge, where the notebook's imports do not exist: it imports what it uses."""
+    source = read(ROOT / "source" / notebook(assignment))
     imported, defined = set(), set()
-    for cell in SOURCE.cells:
+    for cell in source.cells:
         if cell.cell_type == "code" and not is_test_cell(cell):
             for node in ast.walk(ast.parse(cell.source)):
                 if isinstance(node, ast.alias):
@@ -119,8 +121,8 @@ def test_every_test_cell_imports_what_it_uses_and_reads_only_the_notebooks_data(
                     defined.add(node.id)
                 elif isinstance(node, ast.FunctionDef):
                     defined.add(node.name)
-    tests = [c for c in SOURCE.cells if is_test_cell(c)]
-    assert len(tests) == 11
+    tests = [c for c in source.cells if is_test_cell(c)]
+    assert len(tests) == count
     for cell in tests:
         names = free_names(cell.source)
         assert not names & imported, (cell.metadata.nbgrader.grade_id, names & imported)
