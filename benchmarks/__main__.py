@@ -1,9 +1,9 @@
 """`make bench`: time the lab's formulation and the course engine side by side, in one process.
 
-Prints medians over repeats and the ratio lab / course for each method, then (unless --quick) one
-timed run of the whole solution notebook, of autograding one submission, and of `make grade` on 8
-submissions serial, two at a time, and unsandboxed. Both sides run with one
-torch thread, on the same data (seed 0, n = 16), with the same iteration counts.
+Prints medians over repeats and the ratio lab / course for each method, then (unless --quick) each
+assignment's solution notebook (median of 3 runs) and the autograde of one submission against their
+budgets, and `make grade` on 8 submissions serial, two at a time, and unsandboxed. Both sides run with
+one torch thread, on the same data (seed 0, n = 16), with the same iteration counts.
 """
 import platform
 import statistics
@@ -15,7 +15,7 @@ import torch
 import course
 from benchmarks import grading
 from benchmarks.lab_formulation import lab_fit_amortized, lab_fit_vi, lab_grid_posterior
-from benchmarks.notebook import autograde_seconds, notebook_seconds
+from benchmarks import notebook
 from course.widgets import GridExplorer
 
 
@@ -66,8 +66,7 @@ def main():
         return
     # The lab's own code, every exercise re-run as it asks, takes about 25 minutes here (estimated from
     # its measured steps: 27 s per 3000-step VI fit, 192 s per 30000-step encoder, 7 min for n = 256).
-    print(f"whole solution notebook, every exercise run: {notebook_seconds():6.1f} s   (budget 90 s; the lab's code ~1500 s)")
-    print(f"nbgrader autograde, one submission:          {autograde_seconds():6.1f} s   (budget 120 s)")
+    notebook.report()
     grading.report()
 
 
