@@ -107,7 +107,7 @@ class Limits:
             if not group.exists():
                 continue
             for _ in range(50):
-                procs = (group / "cgroup.procs").read_text().split()
+                procs = [pid for pid in (group / "cgroup.procs").read_text().split() if _alive(pid)]
                 if not procs:
                     break
                 for pid in procs:
@@ -118,13 +118,26 @@ class Limits:
                 time.sleep(0.1)
 
     def remove(self):
-        """Kill whatever is still in the groups, then remove them."""
+        """Kill whatever is still in the groups, then remove them (once what was killed is reaped, 5 s at most)."""
         self.kill()
         for group in self.groups.values():
+            for _ in range(50):
+                if not group.exists() or not (group / "cgroup.procs").read_text().split():
+                    break
+                time.sleep(0.1)
             try:
                 group.rmdir()
             except OSError:
                 pass
+
+
+def _alive(pid):
+    """Whether process `pid` still runs: a killed one stays listed (a zombie) until its parent, often PID 1 once
+    its sandbox is gone, reaps it; there is nothing more to kill."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 def _pids_of(uid):
@@ -198,7 +211,7 @@ class UserLimits:
             subprocess.run([setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
                             sys.executable, "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"], check=False)
         for _ in range(50):
-            pids = _pids_of(self.uid)
+            pids = [pid for pid in _pids_of(self.uid) if _alive(pid)]
             if not pids:
                 break
             for pid in pids:
@@ -210,6 +223,10 @@ class UserLimits:
 
     def remove(self):
         self.kill()
+        for _ in range(50):  # a uid is free again once what was killed is reaped (5 s at most)
+            if not _pids_of(self.uid):
+                break
+            time.sleep(0.1)
         with UserLimits._lock:
             UserLimits._claimed.discard(self.uid)
         self.uid = None
