@@ -50,8 +50,7 @@ class StarEncoder(nn.Module):
     batch_norm=True batch-normalises the second hidden layer with the statistics of the batch it is
     given (track_running_stats=False), in training and in scoring alike, as the lab trains it. The
     price is that an image's posterior depends on the other images in its batch, and one image alone
-    cannot be scored. (Running averages, PyTorch's eval mode, are no cure for this network: see the
-    notebook's section 4.)
+    cannot be scored; the module keeps no running averages for PyTorch's eval mode to switch to.
     """
 
     def __init__(self, img_dim=15, hidden_width=64, batch_norm=True, standardized=None):

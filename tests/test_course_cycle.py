@@ -146,6 +146,6 @@ def test_each_student_fetches_only_their_own_feedback(cycle):
         assert [p.name for p in fetched] == [f"{ASSIGNMENT}.html"], (student, fetched)
         feedback = cycle["course"] / "feedback"
         assert fetched[0].read_text() == (feedback / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-        assert f"Score: {points:.1f} / 40.0" in visible_text(fetched[0])  # 25 autograded + 15 written points
+        assert f"Score: {points:.1f} / 42.0" in visible_text(fetched[0])  # 25 autograded + 17 written points
     pages = {next((cycle["homes"][s] / ASSIGNMENT / "feedback").rglob("*.html")).read_bytes() for s in STUDENTS}
     assert len(pages) == len(STUDENTS)  # not one page handed to both

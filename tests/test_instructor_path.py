@@ -183,7 +183,7 @@ def test_regenerated_feedback_shows_the_score_and_comment(feedback):
     text = html.unescape(re.sub(r"<[^>]+>", "", feedback["page"]))
     assert f"Score: {float(SCORE)} / 2.0" in text
     assert COMMENT in text
-    assert f"Score: {25 + float(SCORE)} / 40.0" in text
+    assert f"Score: {25 + float(SCORE)} / 42.0" in text
 
 
 def test_the_model_answer_is_one_click_from_the_formgrader(formgrader):
