@@ -11,6 +11,7 @@ import threading
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .amortized import fit_amortized
 from .grid import grid_posterior
@@ -152,12 +153,14 @@ def compare_posteriors(data, grid, approximations, images=(0, 1, 2)):
     for ax, i in zip(axes, images):
         centre, half = float(grid.mean[i]), 5 * float(grid.sd[i])
         inside = (x > centre - half) & (x < centre + half)  # (G,) the points drawn
-        ax.plot(x[inside].numpy(), density[i, inside].numpy(), color="k", lw=2.5, alpha=0.35, label="grid posterior")
+        # wide and pale, so that a q that matches it shows as a line through a band
+        ax.plot(x[inside].numpy(), density[i, inside].numpy(), color="k", lw=7, alpha=0.25, label="grid posterior")
         for label, (q_mean, q_sd) in approximations.items():
             curve = normal_density(x[inside], float(q_mean[i]), float(q_sd[i]))
             ax.plot(x[inside].numpy(), curve.numpy(), lw=1.5, label=label)
         ax.axvline(float(data.true_fluxes[i]), color="k", linestyle="--", lw=1, label="true flux")
         ax.set_xlim(centre - half, centre + half)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # five-digit fluxes: fewer ticks, or they collide
         ax.set_title(f"image {i}", fontsize=10)
         ax.set_xlabel("flux")
     axes[0].set_ylabel("density (per flux unit)")
