@@ -14,7 +14,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "vi_stars"
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)  # last line of a cell too
 
 
 def read(path):

@@ -46,8 +46,9 @@ for needed, package in ((CHROMIUM, "chromium"), (shutil.which("bwrap"), "bubblew
 STUDENT = "honest"  # her answers are the reference solution's; Ex 3's written answer waits for a grade
 WRITTEN = "ex3_written"
 SCORE, COMMENT = "1.5", "Right about the bins; say why the error is bounded by half a bin width."
-# the model answer's first sentence (no LaTeX in it, so the rendered text matches the source)
-MODEL_ANSWER = cells_by_id(read(ROOT / "source" / NOTEBOOK))[WRITTEN].source.split(":")[0]
+# the model answer's first sentence (no LaTeX in it, so the rendered text matches the source), after its
+# "**Model answer.**" label inside the solution region
+MODEL_ANSWER = cells_by_id(read(ROOT / "source" / NOTEBOOK))[WRITTEN].source.split("**Model answer.**")[1].split(":")[0].strip()
 STUDENT_COPIES = "student-copies"  # answered/vi_stars.ipynb and untouched/vi_stars.ipynb, in the served folder
 VALIDATE_TIMEOUT = 600_000  # ms: Validate runs the whole notebook (~50 s on 2 idle cores)
 
