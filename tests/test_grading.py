@@ -241,7 +241,7 @@ def test_validate_passes_on_source_and_fails_on_release():
     failed = validator().validate(str(ROOT / "release" / NOTEBOOK))["failed"]
     unanswered = [f for f in failed if f["error"] == "You did not provide a response."]
     written = [c for c in cells_by_id(SOURCE).values() if c.cell_type == "markdown" and c.metadata.nbgrader.get("grade")]
-    assert len(unanswered) == len(written) == 9
+    assert len(unanswered) == len(written) == 10  # Exercises 3-12
     assert len(failed) - len(unanswered) == len(AUTOGRADED_POINTS)  # every test cell fails on the stubs
     assert validator(invert=True).validate(str(ROOT / "release" / NOTEBOOK)) == {}
 
