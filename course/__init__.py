@@ -3,8 +3,8 @@
 Simulate star images, then infer each star's flux three ways: a posterior on a grid,
 per-image variational inference, and amortized variational inference with an encoder.
 """
-from .amortized import AmortizedResult, StarEncoder, fit_amortized
-from .coverage import coverage, coverage_table, grid_interval, normal_interval, simulate_seeds
+from .amortized import AmortizedResult, StarEncoder, draw_images, fit_amortized
+from .coverage import coverage, coverage_table, grid_interval, interval_coverage, normal_interval, simulate_seeds
 from .evidence import elbo, gauss_hermite, log_evidence
 from .gradients import gradient_draws, reparam_gradient, score_function_gradient
 from .grid import GridPosterior, flux_grid, grid_posterior
@@ -16,8 +16,9 @@ from .vi import VIResult, fit_vi, flux_moments, neg_elbo, q_distribution, shifte
 
 __all__ = [
     "AmortizedResult", "GridPosterior", "History", "LogRecord", "StarData", "StarEncoder", "StarLikelihood",
-    "VIResult", "fit_amortized", "fit_vi", "flux_grid", "flux_rmse", "grid_posterior", "make_psf",
-    "neg_elbo", "normal_log_prob", "prior_mean_estimate", "simulate", "sky_subtracted_flux",
+    "VIResult", "draw_images", "fit_amortized", "fit_vi", "flux_grid", "flux_rmse", "grid_posterior",
+    "interval_coverage", "make_psf", "neg_elbo", "normal_log_prob", "prior_mean_estimate", "simulate",
+    "sky_subtracted_flux",
     # beyond the lab: the Pareto prior, evidence and gaps, gradient estimators, calibration
     "coverage", "coverage_table", "elbo", "flux_log_prior", "flux_moments", "flux_prior", "gauss_hermite",
     "gradient_draws", "grid_interval", "log_evidence", "normal_interval", "pareto_log_prob", "q_distribution",

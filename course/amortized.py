@@ -2,35 +2,74 @@
 
 Instead of n separate optimisations, the encoder's weights are fitted once, on minibatches, to
 minimise the same negative ELBO (3) of course.vi; inference for a new image is then one forward pass.
+
+Two designs share one StarEncoder and one fit_amortized, chosen by options:
+
+* the lab's (`standardized=False, batch_norm=True`, SGD on the 16 images): raw counts in, raw flux
+  units out, log q_sd clamped to [-6, 6] and a BatchNorm that uses the statistics of the batch. Its
+  q_sd cannot exceed e^6 ~ 403, a quarter of the posterior SD (~1,660), and its answer for one image
+  depends on the other images in the batch;
+* the standardized one (`standardized=True, batch_norm=False`, Adam, `fresh_images=True`): counts
+  in units of the sky's Poisson SD, outputs in units of the prior (6), no batch statistics, and
+  trained on new images drawn from the model at every step, so that it sees the whole prior rather
+  than memorising 16 images.
 """
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ._runtime import check_int, engine_state, make_generator, resolve_device
+from ._runtime import check_int, check_positive, engine_state, make_generator, resolve_device
 from .likelihood import StarLikelihood
 from .metrics import flux_rmse
 from .model import check_images
 from .training import History, check_options, optimise
 from .vi import flux_moments, neg_elbo, neg_elbo_grad, shifted_lognormal_parameters, support_shift
 
+LOG_SD_BOUND = 5.0  # standardized design: |log(q_sd / prior SD)| < 5, i.e. q_sd within e^{+-5} prior SDs
+OPTIMIZERS = ("sgd", "adam")
+
 
 class StarEncoder(nn.Module):
-    """The lab's encoder: image counts -> (q_mean, q_sd) by a two-hidden-layer ReLU network.
+    """Image counts -> (q_mean, q_sd) by a two-hidden-layer ReLU network, in one of two designs.
 
-    With batch_norm=True the second hidden layer is batch-normalised. Its BatchNorm always uses the
-    statistics of the batch it is given (track_running_stats=False), in training and in scoring alike:
-    the network is trained on batch statistics, and the running averages that eval mode would use
-    instead give an RMSE of 5,900-17,000 on the lab's data instead of ~1,400. The price is that a
-    posterior depends on the batch it is computed in; score the whole data set in one batch.
+    standardized=None (the lab's design): the network reads raw counts and its outputs are q_mean in
+    flux units and log q_sd, clamped to [-6, 6]. The clamp caps q_sd at e^6 ~ 403 flux units and
+    passes no gradient beyond it.
+
+    standardized=(background, flux_mean, flux_sd): the model's scales, so that every number the
+    network sees or makes is of order one. With out = net(x_std), x_std = (x - b) / sqrt(b),
+
+        q_mean = flux_mean + flux_sd * out_0,
+        q_sd   = flux_sd * exp(B tanh(out_1 / B)),     B = LOG_SD_BOUND,                       (6)
+
+    so an untrained network starts at the prior, and log(q_sd / flux_sd) is bounded smoothly (its
+    gradient never vanishes outright, as a clamp's does).
+
+    batch_norm=True batch-normalises the second hidden layer with the statistics of the batch it is
+    given (track_running_stats=False), in training and in scoring alike, as the lab trains it. The
+    price is that an image's posterior depends on the other images in its batch, and one image alone
+    cannot be scored; the module keeps no running averages for PyTorch's eval mode to switch to.
     """
 
-    def __init__(self, img_dim=15, hidden_width=64, batch_norm=True):
+    def __init__(self, img_dim=15, hidden_width=64, batch_norm=True, standardized=None):
         super().__init__()
         self.img_dim = check_int("img_dim", img_dim, 3)
         hidden_width = check_int("hidden_width", hidden_width, 1)
         self.batch_norm = bool(batch_norm)
+        self.standardized = standardized is not None
+        if self.standardized:
+            try:
+                background, flux_mean, flux_sd = (float(v) for v in standardized)
+            except (TypeError, ValueError) as err:
+                raise ValueError("standardized must be None or (background, flux_mean, flux_sd), "
+                                 f"got {standardized!r}") from err
+            for name, value in (("background", background), ("flux_sd", flux_sd)):
+                check_positive(f"standardized's {name}", value)
+            # buffers: saved with the weights and moved with .to(device)
+            self.register_buffer("background", torch.tensor(background))
+            self.register_buffer("flux_mean", torch.tensor(flux_mean))
+            self.register_buffer("flux_sd", torch.tensor(flux_sd))
         norm = [nn.BatchNorm1d(hidden_width, track_running_stats=False)] if batch_norm else []
         self.net = nn.Sequential(
             nn.Linear(img_dim * img_dim, hidden_width),
@@ -42,20 +81,40 @@ class StarEncoder(nn.Module):
         )
 
     def forward(self, images):
-        """(m, img_dim, img_dim) counts -> q_mean (m,), q_sd (m,); q_sd = exp(clamp(out, -6, 6)) stays positive and finite."""
-        out = self.net(images.reshape(-1, self.img_dim * self.img_dim))  # (m, 2)
-        return out[:, 0], out[:, 1].clamp(-6, 6).exp()
+        """(m, img_dim, img_dim) counts -> q_mean (m,), q_sd (m,), by the design chosen at construction."""
+        x = images.reshape(-1, self.img_dim * self.img_dim)  # (m, P)
+        if not self.standardized:
+            out = self.net(x)  # (m, 2)
+            return out[:, 0], out[:, 1].clamp(-6, 6).exp()
+        # the sky's Poisson SD: a pixel without starlight becomes noise of SD ~1
+        out = self.net((x - self.background) * self.background.rsqrt())  # (m, 2)
+        log_sd_ratio = LOG_SD_BOUND * torch.tanh(out[:, 1] / LOG_SD_BOUND)  # (m,) in (-B, B)
+        return self.flux_mean + self.flux_sd * out[:, 0], self.flux_sd * log_sd_ratio.exp()
 
 
 def encoder_posterior(encoder, images):
     """(q_mean, q_sd), each (m,) float64: the encoder's q for (m, img_dim, img_dim) images, scored in one batch."""
     check_images(images, torch.empty(encoder.img_dim, encoder.img_dim))
     if encoder.batch_norm and images.shape[0] < 2:
-        raise ValueError("images must hold at least 2 images: the encoder's BatchNorm scores with batch statistics")
+        raise ValueError("images must hold at least 2 images: the encoder's BatchNorm scores with batch statistics "
+                         "(an encoder without BatchNorm, batch_norm=False, scores one image)")
     device = next(encoder.parameters()).device
     with engine_state(grad=False):
         q_mean, q_sd = encoder(images.to(device=device, dtype=torch.float32))
     return q_mean.double(), q_sd.double()
+
+
+def draw_images(data, m, rng):
+    """m new (fluxes, images) from the model of `data`: f ~ prior, x_p | f ~ Poisson(b + f psf_p).
+
+    Shapes (m,) float64 and (m, img_dim, img_dim) float32. Fluxes are drawn by the prior's inverse CDF
+    from `rng`, so any prior with an icdf works and the global RNG is untouched. A negative flux, which
+    a Normal prior allows (5 SDs below its mean), contributes no light, as in the likelihood.
+    """
+    u = torch.rand(m, generator=rng, dtype=torch.float64, device=data.images.device)  # (m,)
+    fluxes = data.prior.icdf(u).double()  # (m,)
+    rate = data.background + fluxes.clamp(min=0).view(m, 1, 1) * data.psf.double()  # (m, d, d)
+    return fluxes, torch.poisson(rate, generator=rng).to(torch.float32)
 
 
 @dataclass(frozen=True)
@@ -74,8 +133,9 @@ class AmortizedResult:
     def posterior(self, images=None):
         """(q_mean, q_sd), each (m,) float64, for `images` (m, img_dim, img_dim); the training images by default.
 
-        Scored in one batch (see StarEncoder on BatchNorm), so with batch_norm at least 2 images are needed.
-        Under a Pareto prior these are the mean and SD of f under the shifted LogNormal q (course.vi, (6)).
+        Scored in one batch; with BatchNorm (see StarEncoder) at least 2 images are needed, and each
+        image's answer depends on the others. Under a Pareto prior these are the mean and SD of f under the
+        shifted LogNormal q (course.vi, (6)).
         """
         if self.shift is None:
             return encoder_posterior(self.encoder, self.images if images is None else images)
@@ -96,42 +156,62 @@ class AmortizedResult:
 
 
 def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30000, minibatch=8,
-                  num_samples=64, seed=0, callback=None, progress=False, log_every=500, device=None):
-    """Train a StarEncoder on `data` by SGD on the negative ELBO (3), as the lab does.
+                  num_samples=64, seed=0, callback=None, progress=False, log_every=500, device=None,
+                  standardized=False, fresh_images=False, optimizer="sgd"):
+    """Train a StarEncoder by stochastic gradient steps on the negative ELBO (3).
 
-    Each step draws `minibatch` images with replacement and `num_samples` reparameterised fluxes
-    per image; the loss is (3) summed over them, its gradient (5) is carried back through the
-    encoder, and the logged objective rescales it to the whole data set (x n / (minibatch * num_samples)). The weights are initialised, and the
-    minibatches and eps drawn, from `seed`; the global RNG is left as it was. Under a Pareto prior the
-    encoder still outputs a flux mean and SD, and q is the shifted LogNormal of course.vi with those moments.
+    Each step takes `minibatch` images and `num_samples` reparameterised fluxes per image; the loss is
+    (3) summed over them, its gradient (5) is carried back through the encoder, and the logged
+    objective rescales it to the whole data set (x n / (minibatch * num_samples)). RMSE is logged on
+    `data`'s images.
+
+    The defaults are the lab's: the images of `data`, drawn with replacement; SGD; raw units; BatchNorm.
+    standardized: the encoder reads and writes in the model's units, (6) in StarEncoder.
+    fresh_images: every step draws `minibatch` new images from the model of `data` (its PSF, prior and
+        background) instead of reusing data's images, so the encoder learns the map from any image of
+        the prior to its posterior, and `data`'s images become held-out images it never saw.
+    optimizer: "sgd" (the lab's) or "adam", whose per-weight step sizes suit a loss whose scale is
+        set by the sharpness of the likelihood, not by the network.
+    The weights are initialised, and images and eps drawn, from `seed`; the global RNG is left as it was.
+    Under a Pareto prior the encoder still outputs a flux mean and SD, and q is the shifted LogNormal of
+    course.vi with those moments.
     """
     lr, iterations, num_samples, log_every = check_options(lr, iterations, num_samples, log_every)
     minibatch = check_int("minibatch", minibatch, 2 if batch_norm else 1)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
     device = resolve_device(device)
     data = data.to(device)
+    scales = (data.background, float(data.prior.mean), float(data.prior.stddev)) if standardized else None
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        encoder = StarEncoder(data.img_dim, hidden_width, batch_norm).to(device)
+        encoder = StarEncoder(data.img_dim, hidden_width, batch_norm, scales).to(device)
     rng = make_generator(seed, device)
     shift = support_shift(data.prior)  # None for the lab's Normal prior
     images = data.images.to(torch.float32)
-    scale = data.n / (minibatch * num_samples)  # the logged objective is the whole data set's
+    scale = data.n / (minibatch * num_samples)  # the logged objective is that of n images
     with engine_state(grad=True):
         likelihood = StarLikelihood(data.images, data.psf, data.background)
-        optimizer = torch.optim.SGD(encoder.parameters(), lr=lr)
+        params = encoder.parameters()
+        opt = torch.optim.SGD(params, lr=lr) if optimizer == "sgd" else torch.optim.Adam(params, lr=lr)
 
         def step(with_value):
-            rows = torch.randint(data.n, (minibatch,), generator=rng, device=device)  # (mb,)
-            q_mean, q_sd = encoder(images[rows])  # (mb,), (mb,)
+            if fresh_images:
+                batch = draw_images(data, minibatch, rng)[1]  # (mb, d, d)
+                batch_likelihood, rows = likelihood.with_images(batch), None
+            else:
+                rows = torch.randint(data.n, (minibatch,), generator=rng, device=device)  # (mb,)
+                batch, batch_likelihood = images[rows], likelihood
+            q_mean, q_sd = encoder(batch)  # (mb,), (mb,)
             if shift is not None:  # the encoder speaks in fluxes; q is the shifted LogNormal with those moments
                 q_mean, q_sd = shifted_lognormal_parameters(q_mean, q_sd, shift)
             eps = torch.randn(num_samples, minibatch, generator=rng, dtype=torch.float64, device=device).T  # (mb, S)
-            q = (q_mean.detach(), q_sd.detach(), eps, data.prior, likelihood, rows)
+            q = (q_mean.detach(), q_sd.detach(), eps, data.prior, batch_likelihood, rows)
             value = neg_elbo(*q, shift=shift).item() * scale if with_value else None
             d_mean, d_sd = neg_elbo_grad(*q, shift=shift)  # (5), then back through the encoder
-            optimizer.zero_grad(set_to_none=True)
+            opt.zero_grad(set_to_none=True)
             torch.autograd.backward((q_mean, q_sd), (d_mean.to(q_mean.dtype), d_sd.to(q_sd.dtype)))
-            optimizer.step()
+            opt.step()
             return value
 
         def rmse():
@@ -141,3 +221,4 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
 
         history = optimise(step, iterations, log_every, rmse, callback=callback, progress=progress, desc="amortized VI")
     return AmortizedResult(encoder, history, data.images, shift)
+

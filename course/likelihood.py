@@ -9,9 +9,12 @@ distinct PSF value: with v_k the K distinct values of the PSF and c_ik = sum_{p:
 
     sum_p x_ip log(b + f psf_p) = sum_k c_ik log(b + f v_k).                                      (2)
 
-The lab's PSF has K = 36 distinct values among its 225 pixels, so (2) takes 36 logarithms per
-flux instead of 225, and over a grid of fluxes it is one matrix product (n x K) @ (K x grid).
+The lab's PSF has K = 30 distinct values among its 225 pixels (an outer product of the marginal
+1, 2, ..., 8, ..., 2, 1 repeats products such as 1*4 = 2*2), so (2) takes 30 logarithms per flux
+instead of 225, and over a grid of fluxes it is one matrix product (n x K) @ (K x grid).
 """
+import copy
+import functools
 import math
 
 import torch
@@ -25,17 +28,39 @@ class StarLikelihood:
 
     def __init__(self, images, psf, background):
         check_images(images, psf)
-        n = images.shape[0]
-        x = images.to(torch.float64).reshape(n, -1)  # (n, P)
-        psf = psf.to(device=x.device, dtype=torch.float64).reshape(-1)  # (P,)
-        self.psf_values, which = torch.unique(psf, return_inverse=True)  # (K,), (P,)
-        self.counts = torch.zeros(n, len(self.psf_values), dtype=torch.float64, device=x.device)  # (n, K)
-        self.counts.index_add_(1, which, x)
-        self.weighted_counts = self.counts * self.psf_values  # (n, K): c_ik v_k, the numerators of (4)
+        psf = psf.to(device=images.device, dtype=torch.float64).reshape(-1)  # (P,)
+        self.psf_values, self.which = torch.unique(psf, return_inverse=True)  # (K,), (P,)
         self.background = float(background)
         self.psf_total = float(psf.sum())
-        # P b + sum_p log x_ip!  -- constant in f, kept so that values match Poisson.log_prob
-        self.constant = psf.numel() * self.background + torch.lgamma(x + 1).sum(1)  # (n,)
+        self._set_images(images)
+
+    def with_images(self, images):
+        """The same likelihood for other (m, img_dim, img_dim) images, reusing the PSF's tables.
+
+        The images are not checked: this is for images the model itself has just drawn (fresh images
+        at every step of amortized training), where checking and tabulating the PSF again would cost
+        more than the step's gradient.
+        """
+        other = copy.copy(self)
+        other._set_images(images)
+        return other
+
+    def _set_images(self, images):
+        n = images.shape[0]
+        self._pixels = images.to(torch.float64).reshape(n, -1)  # (n, P)
+        self.counts = torch.zeros(n, len(self.psf_values), dtype=torch.float64, device=images.device)  # (n, K)
+        self.counts.index_add_(1, self.which, self._pixels)
+        self.weighted_counts = self.counts * self.psf_values  # (n, K): c_ik v_k, the numerators of (4)
+        self.__dict__.pop("constant", None)
+
+    @functools.cached_property
+    def constant(self):
+        """P b + sum_p log x_ip!, (n,): constant in f, kept so that values match Poisson.log_prob.
+
+        Computed on first use: the gradient (4) does not need it, and its lgamma of every pixel is
+        the costliest part of tabulating new images.
+        """
+        return self._pixels.shape[1] * self.background + torch.lgamma(self._pixels + 1).sum(1)
 
     def rates(self, flux):
         """b + f v_k for each distinct PSF value: (..., S) fluxes -> (..., K, S)."""

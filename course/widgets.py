@@ -9,7 +9,9 @@ import math
 import threading
 
 import ipywidgets as widgets
+import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .amortized import fit_amortized
 from .grid import grid_posterior
@@ -82,7 +84,7 @@ class GridExplorer(Explorer):
             ax.axvline(float(data.true_fluxes[i]), color="k", linestyle="--", label="true flux")
             ax.set_title(f"image {i}", fontsize=10)
             ax.set_xlabel("flux")
-        self.axes[0].set_ylabel("posterior probability")
+        self.axes[0].set_ylabel("posterior density (per flux unit)")
         self.axes[0].legend(fontsize=8, loc="upper right")
         for slider in (self.bin_width, self.grid_size):
             slider.observe(self.update, names="value")
@@ -110,13 +112,88 @@ class GridExplorer(Explorer):
 
     def draw(self):
         grid = self.posterior.grid.numpy()
+        density = grid_density(self.posterior)  # (n, G): the same curve whatever the bin width
         for i, (ax, curve) in enumerate(zip(self.axes, self.curves)):
-            curve.set_data(grid, self.posterior.probs[i].numpy())
+            curve.set_data(grid, density[i].numpy())
             curve.set_marker("." if len(grid) <= 200 else "")  # a coarse grid shows its points
             centre, width = float(self.posterior.mean[i]), max(4 * float(self.posterior.sd[i]), 5000)
             ax.set_xlim(centre - width, centre + width)
-            ax.set_ylim(0, 1.1 * float(self.posterior.probs[i].max()))
+            ax.set_ylim(0, 1.1 * float(density[i].max()))
         self.image.value = png(self.figure)
+
+
+def grid_density(posterior):
+    """The grid posterior as a density in flux, probs / bin width: (n, G) float64.
+
+    Probability per bin scales with the bin width, so curves of different grids (and a Normal q)
+    can only be compared as densities.
+    """
+    grid = posterior.grid
+    bin_width = float(grid[1] - grid[0]) if len(grid) > 1 else 1.0
+    return posterior.probs / bin_width
+
+
+def normal_density(x, mean, sd):
+    """N(x; mean, sd^2) at the points x (any shape), for scalars mean and sd."""
+    return torch.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+
+
+def compare_posteriors(data, grid, approximations, images=(0, 1, 2)):
+    """One panel per image: the grid posterior (density) with each Normal q(f) overlaid, and the true flux.
+
+    grid:           a GridPosterior of `data`
+    approximations: {label: (q_mean, q_sd)}, each (n,), in the order to draw them
+    Returns a matplotlib Figure (show it as a cell's value, or save it).
+    """
+    fig = Figure(figsize=(4 * len(images), 3.2), dpi=72)
+    axes = fig.subplots(1, len(images), squeeze=False)[0]
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.16, top=0.88, wspace=0.25)
+    x = grid.grid
+    density = grid_density(grid)
+    for ax, i in zip(axes, images):
+        centre, half = float(grid.mean[i]), 5 * float(grid.sd[i])
+        inside = (x > centre - half) & (x < centre + half)  # (G,) the points drawn
+        # wide and pale, so that a q that matches it shows as a line through a band
+        ax.plot(x[inside].numpy(), density[i, inside].numpy(), color="k", lw=7, alpha=0.25, label="grid posterior")
+        for label, (q_mean, q_sd) in approximations.items():
+            curve = normal_density(x[inside], float(q_mean[i]), float(q_sd[i]))
+            ax.plot(x[inside].numpy(), curve.numpy(), lw=1.5, label=label)
+        ax.axvline(float(data.true_fluxes[i]), color="k", linestyle="--", lw=1, label="true flux")
+        ax.set_xlim(centre - half, centre + half)
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # five-digit fluxes: fewer ticks, or they collide
+        ax.set_title(f"image {i}", fontsize=10)
+        ax.set_xlabel("flux")
+    axes[0].set_ylabel("density (per flux unit)")
+    axes[-1].legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def posterior_table(data, grid, approximations, images=(0, 1, 2)):
+    """The means and SDs drawn by compare_posteriors, as text: one row per image, rounded to whole flux units."""
+    labels = ["grid"] + list(approximations)
+    columns = [(grid.mean, grid.sd)] + list(approximations.values())
+    head = f"{'image':>5} {'true flux':>9}" + "".join(f" {label[:22]:>22}" for label in labels)
+    lines = [head, f"{'':>15}" + f" {'mean':>11}{'SD':>11}" * len(labels)]
+    for i in images:
+        cells = "".join(f" {float(m[i]):11,.0f}{float(s[i]):11,.0f}" for m, s in columns)
+        lines.append(f"{i:>5} {float(data.true_fluxes[i]):9,.0f}{cells}")
+    return "\n".join(lines)
+
+
+def learning_curves(histories, title="RMSE of the posterior means on the training images"):
+    """RMSE against SGD step for each run: {label: list of LogRecord} (a History's records, or a callback's). Figure."""
+    fig = Figure(figsize=(7, 3.2), dpi=72)
+    ax = fig.subplots()
+    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.16, top=0.9)
+    for label, records in histories.items():
+        finite = [(r.step, r.rmse) for r in records if math.isfinite(r.rmse)]
+        ax.plot([s for s, _ in finite], [v for _, v in finite], marker=".", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("SGD step")
+    ax.set_ylabel("RMSE (flux units)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    return fig
 
 
 

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("vi_stars", "vi_beyond")  # the course's assignments, in the order students meet them
 ASSIGNMENT = ASSIGNMENTS[0]
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)  # last line of a cell too
 
 
 def notebook(assignment=ASSIGNMENT):
@@ -22,7 +23,6 @@ def notebook(assignment=ASSIGNMENT):
     if assignment not in ASSIGNMENTS:
         raise ValueError(f"assignment must be one of {', '.join(ASSIGNMENTS)}, got {assignment!r}")
     return f"{assignment}/{assignment}.ipynb"
-SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.M)
 
 
 def read(path):

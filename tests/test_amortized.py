@@ -1,3 +1,6 @@
+import dataclasses
+import math
+
 import pytest
 import torch
 
@@ -74,3 +77,125 @@ def test_leaves_global_state_alone(data):
     course.fit_amortized(data, iterations=5)
     assert torch.equal(torch.rand(2), expected)
     assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+
+
+# --- the lab's design, measured: what the notebook's section 5 shows -------------------------------------------
+
+def test_lab_design_pins_every_q_sd_at_the_clamp(amortized, data, grid):
+    """q_sd = exp(clamp(out, -6, 6)) in flux units: the posterior SD (~1,660) is out of reach, so every image gets e^6."""
+    _, q_sd = amortized.posterior()
+    torch.testing.assert_close(q_sd, torch.full_like(q_sd, math.exp(6)), rtol=1e-6, atol=0)
+    assert (grid.sd > 4 * q_sd).all()
+
+
+def test_batch_norm_answer_depends_on_the_batch(amortized, data):
+    """The same image, scored beside different companions, gets a different q_mean: batch statistics."""
+    other = course.simulate(n=16, seed=1)
+    alone_with_own = amortized.posterior(data.images[:8])[0][0]
+    with_others = amortized.posterior(torch.cat([data.images[:1], other.images[:7]]))[0][0]
+    assert abs(float(alone_with_own - with_others)) > 1.0
+
+
+# --- the standardized design: equation (6), a plain reference ------------------------------------------------
+
+def reference_standardized_q(encoder, images, background, flux_mean, flux_sd, bound=5.0):
+    """Equation (6) written out with the encoder's weights and plain tensor algebra (no nn modules)."""
+    w1, b1, w2, b2, w3, b3 = (p.detach() for p in encoder.net.parameters())
+    x = (images.reshape(images.shape[0], -1).float() - background) / math.sqrt(background)
+    h = torch.relu(x @ w1.T + b1)
+    h = torch.relu(h @ w2.T + b2)
+    out = h @ w3.T + b3
+    return flux_mean + flux_sd * out[:, 0], flux_sd * torch.exp(bound * torch.tanh(out[:, 1] / bound))
+
+
+def test_standardized_encoder_is_equation_6(data):
+    scales = (data.background, 64000.0, 12800.0)
+    torch.manual_seed(3)
+    encoder = course.StarEncoder(data.img_dim, 16, batch_norm=False, standardized=scales)
+    q_mean, q_sd = encoder(data.images)
+    want_mean, want_sd = reference_standardized_q(encoder, data.images, *scales)
+    torch.testing.assert_close(q_mean, want_mean, rtol=1e-5, atol=1e-2)
+    torch.testing.assert_close(q_sd, want_sd, rtol=1e-5, atol=1e-3)
+    assert {name for name, _ in encoder.named_buffers()} == {"background", "flux_mean", "flux_sd"}
+
+
+def test_smooth_bound_keeps_a_gradient_where_the_clamp_has_none(data):
+    """Far past the bound, tanh still passes a (small) gradient; the lab's clamp passes exactly none."""
+    scales = (data.background, 64000.0, 12800.0)
+    for standardized, bound_sd in ((scales, 12800.0 * math.exp(course.amortized.LOG_SD_BOUND)), (None, math.exp(6))):
+        torch.manual_seed(0)
+        encoder = course.StarEncoder(data.img_dim, 8, batch_norm=False, standardized=standardized)
+        with torch.no_grad():
+            encoder.net[-1].bias[1] = 8.0  # log-SD output well above either bound
+            encoder.net[-1].weight.zero_()
+        _, q_sd = encoder(data.images[:2])
+        q_sd.sum().backward()
+        grad = float(encoder.net[-1].bias.grad[1])
+        assert float(q_sd.detach().max()) <= bound_sd * (1 + 1e-6)
+        assert (grad > 0) if standardized else (grad == 0)
+
+
+def test_posterior_of_one_image_without_batch_norm_does_not_depend_on_the_batch(data):
+    fit = course.fit_amortized(data, batch_norm=False, standardized=True, optimizer="adam", iterations=50, lr=3e-3)
+    together = fit.posterior(data.images)
+    for i in (0, 5):
+        alone = fit.posterior(data.images[i:i + 1])
+        torch.testing.assert_close(alone[0], together[0][i:i + 1], rtol=1e-6, atol=0)
+        torch.testing.assert_close(alone[1], together[1][i:i + 1], rtol=1e-6, atol=0)
+
+
+# --- fresh images from the model ----------------------------------------------------------------------------
+
+def test_draw_images_is_the_model_drawn_by_inverse_cdf(data):
+    """draw_images against the model written out: f = mu + sigma sqrt(2) erfinv(2u - 1), x ~ Poisson(b + f psf)."""
+    fluxes, images = course.amortized.draw_images(data, 5, torch.Generator().manual_seed(4))
+    gen = torch.Generator().manual_seed(4)
+    u = torch.rand(5, generator=gen, dtype=torch.float64)
+    want_f = 64000.0 + 12800.0 * math.sqrt(2) * torch.erfinv(2 * u - 1)
+    torch.testing.assert_close(fluxes, want_f, rtol=1e-6, atol=0)
+    want_x = torch.poisson(data.background + want_f.view(5, 1, 1) * data.psf.double(), generator=gen)
+    assert torch.equal(images, want_x.float())
+
+
+def test_drawn_fluxes_follow_the_prior(data):
+    fluxes, _ = course.amortized.draw_images(data, 4000, torch.Generator().manual_seed(5))
+    standard_error = 12800 / math.sqrt(4000)
+    assert abs(float(fluxes.mean()) - 64000) < 4 * standard_error
+    assert abs(float(fluxes.std()) / 12800 - 1) < 0.05
+
+
+@pytest.fixture(scope="module")
+def fresh_fit(data):
+    """The notebook's fixed encoder: standardized, no BatchNorm, Adam, fresh images at every step."""
+    return course.fit_amortized(data, batch_norm=False, standardized=True, fresh_images=True, optimizer="adam",
+                                lr=3e-3, iterations=1000, minibatch=32, num_samples=16)
+
+
+def test_fresh_images_amortize_to_a_new_draw(fresh_fit):
+    """Trained once on draws from the prior, the encoder scores another seed's images near the grid's accuracy."""
+    held_out = course.simulate(n=256, seed=2)
+    grid = course.grid_posterior(held_out)
+    q_mean, q_sd = fresh_fit.posterior(held_out.images)
+    grid_rmse = course.flux_rmse(held_out.true_fluxes, grid.mean)
+    assert course.flux_rmse(held_out.true_fluxes, q_mean) < 1.1 * grid_rmse
+    torch.testing.assert_close(q_sd.mean(), grid.sd.mean(), rtol=0.1, atol=0)
+    assert 0.8 < course.interval_coverage(held_out.true_fluxes, q_mean, q_sd, 0.9) < 0.97
+
+
+def test_fresh_images_never_reads_the_data_images(data, fresh_fit):
+    """With fresh_images the data set only scores the fit: other images, same model, same training."""
+    other = dataclasses.replace(data, images=course.simulate(seed=7).images, true_fluxes=course.simulate(seed=7).true_fluxes)
+    again = course.fit_amortized(other, batch_norm=False, standardized=True, fresh_images=True, optimizer="adam",
+                                 lr=3e-3, iterations=1000, minibatch=32, num_samples=16)
+    torch.testing.assert_close(again.posterior(data.images)[0], fresh_fit.posterior(data.images)[0], rtol=0, atol=0)
+
+
+# --- interval coverage against a plain count ----------------------------------------------------------------
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.95])
+def test_interval_coverage_counts_true_values_inside(level):
+    gen = torch.Generator().manual_seed(6)
+    truth, q_mean, q_sd = torch.randn(200, generator=gen), torch.randn(200, generator=gen), torch.rand(200, generator=gen) * 2
+    z = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2, dtype=torch.float64)))
+    inside = sum(1 for t, m, s in zip(truth.tolist(), q_mean.tolist(), q_sd.tolist()) if m - z * s <= t <= m + z * s)
+    assert course.interval_coverage(truth, q_mean, q_sd, level) == inside / 200

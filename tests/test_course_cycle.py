@@ -16,7 +16,7 @@ import pytest
 
 from conftest import THROUGH_EXCHANGE
 from exchange import COURSE_ID, run
-from grading.submissions import ASSIGNMENT, NOTEBOOK, autograded_points, venv_env
+from grading.submissions import ASSIGNMENT, NOTEBOOK, autograded_points, total_points, venv_env
 
 TOTAL = sum(autograded_points().values())
 
@@ -86,6 +86,6 @@ def test_each_student_fetches_only_their_own_feedback(cycle):
         assert [p.name for p in fetched] == [f"{ASSIGNMENT}.html"], (student, fetched)
         feedback = cycle["course"] / "feedback"
         assert fetched[0].read_text() == (feedback / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-        assert f"Score: {earned(cycle, student):.1f} / 40.0" in visible_text(fetched[0])  # 25 autograded + 15 written
+        assert f"Score: {earned(cycle, student):.1f} / {total_points():.1f}" in visible_text(fetched[0])  # with written
     pages = {next((cycle["homes"][s] / ASSIGNMENT / "feedback").rglob("*.html")).read_bytes() for s in THROUGH_EXCHANGE}
     assert len(pages) == len(THROUGH_EXCHANGE)  # not one page handed to both

@@ -164,7 +164,7 @@ def test_grades_csv_lists_every_graded_student(graded):
     rows = {s: r for s, r in rows.items() if s in graded["expected"]}
     for student, row in rows.items():
         assert float(row["score"]) == sum(graded["expected"][student].values())
-        assert float(row["max_score"]) == 40
+        assert float(row["max_score"]) == 42
 
 
 def test_grading_without_a_sandbox_stops_unless_asked(tmp_path, monkeypatch, capsys):

@@ -46,8 +46,9 @@ for needed, package in ((CHROMIUM, "chromium"), (shutil.which("bwrap"), "bubblew
 STUDENT = "honest"  # her answers are the reference solution's; Ex 3's written answer waits for a grade
 WRITTEN = "ex3_written"
 SCORE, COMMENT = "1.5", "Right about the bins; say why the error is bounded by half a bin width."
-# the model answer's first sentence (no LaTeX in it, so the rendered text matches the source)
-MODEL_ANSWER = cells_by_id(read(ROOT / "source" / NOTEBOOK))[WRITTEN].source.split(":")[0]
+# the model answer's first sentence (no LaTeX in it, so the rendered text matches the source), after its
+# "**Model answer.**" label inside the solution region
+MODEL_ANSWER = cells_by_id(read(ROOT / "source" / NOTEBOOK))[WRITTEN].source.split("**Model answer.**")[1].split(":")[0].strip()
 STUDENT_COPIES = "student-copies"  # answered/vi_stars.ipynb and untouched/vi_stars.ipynb, in the served folder
 VALIDATE_TIMEOUT = 600_000  # ms: Validate runs the whole notebook (~50 s on 2 idle cores)
 
@@ -183,7 +184,7 @@ def test_regenerated_feedback_shows_the_score_and_comment(feedback):
     text = html.unescape(re.sub(r"<[^>]+>", "", feedback["page"]))
     assert f"Score: {float(SCORE)} / 2.0" in text
     assert COMMENT in text
-    assert f"Score: {25 + float(SCORE)} / 40.0" in text
+    assert f"Score: {25 + float(SCORE)} / 42.0" in text
 
 
 def test_the_model_answer_is_one_click_from_the_formgrader(formgrader):

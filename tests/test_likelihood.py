@@ -53,3 +53,15 @@ def test_flux_gradient_is_the_derivative_of_the_likelihood(data):
 def test_normal_log_prob_matches_torch_distributions():
     x = torch.linspace(-3, 5, 11, dtype=torch.float64)
     torch.testing.assert_close(normal_log_prob(x, 1.0, 2.0), Normal(1.0, 2.0).log_prob(x).double())
+
+
+def test_with_images_equals_a_new_likelihood(data):
+    """The tables reused for other images give what building the likelihood from scratch gives."""
+    other = course.simulate(n=5, seed=3)
+    lik = StarLikelihood(data.images, data.psf, data.background)
+    reused, fresh = lik.with_images(other.images), StarLikelihood(other.images, other.psf, other.background)
+    flux = torch.linspace(30000, 90000, 7, dtype=torch.float64).repeat(5, 1)  # (5, 7)
+    torch.testing.assert_close(reused(flux), fresh(flux), rtol=0, atol=0)
+    torch.testing.assert_close(reused(flux), poisson_reference(other, flux), rtol=1e-9, atol=0)
+    torch.testing.assert_close(reused.flux_gradient(flux), fresh.flux_gradient(flux), rtol=0, atol=0)
+    assert lik.counts.shape == (data.n, 30)  # untouched; and the lab's PSF has 30 distinct values

@@ -52,6 +52,29 @@ def test_amortized_specific_options(data):
         course.fit_amortized(data, minibatch=1)
     with pytest.raises(ValueError, match="hidden_width must be an integer >= 1"):
         course.fit_amortized(data, hidden_width=0)
+    with pytest.raises(ValueError, match=r"optimizer must be one of \('sgd', 'adam'\), got 'rmsprop'"):
+        course.fit_amortized(data, optimizer="rmsprop")
+    with pytest.raises(ValueError, match=r"standardized must be None or \(background, flux_mean, flux_sd\)"):
+        course.StarEncoder(standardized=(1.0, 2.0))
+    with pytest.raises(ValueError, match="standardized's flux_sd must be a finite number > 0"):
+        course.StarEncoder(standardized=(19200.0, 64000.0, -1.0))
+
+
+def test_one_image_needs_an_encoder_without_batch_norm(data):
+    fit = course.fit_amortized(data, iterations=2)
+    with pytest.raises(ValueError, match="images must hold at least 2 images.*batch_norm=False"):
+        fit.posterior(data.images[:1])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"level": 1.0}, "level must be a probability strictly between 0 and 1"),
+    ({"level": 0}, "level must be a probability strictly between 0 and 1"),
+    ({"q_sd": torch.ones(3)}, "true_fluxes, q_mean and q_sd must have one shape"),
+])
+def test_interval_coverage(kwargs, message):
+    args = dict(true_fluxes=torch.zeros(4), q_mean=torch.zeros(4), q_sd=torch.ones(4))
+    with pytest.raises(ValueError, match=message):
+        course.interval_coverage(**dict(args, **kwargs))
 
 
 def test_cuda_asked_for_but_absent(data):

@@ -2,9 +2,11 @@
 import math
 
 import pytest
+import torch
 
 import course
-from course.widgets import GridExplorer, LearningRateExplorer, encoder_explorer
+from course.widgets import (GridExplorer, LearningRateExplorer, compare_posteriors, encoder_explorer, learning_curves,
+                            posterior_table)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def test_grid_explorer_follows_its_sliders(grid_explorer, data):
     # the plotted curves are the posterior of the first images
     line = grid_explorer.axes[0].get_lines()[0]
     assert list(line.get_xdata()) == expected.grid.tolist()
-    assert list(line.get_ydata()) == expected.probs[0].tolist()
+    assert list(line.get_ydata()) == (expected.probs[0] / 10000).tolist()  # a density: probability per flux unit
 
 
 def test_grid_explorer_update_moves_the_sliders(grid_explorer):
@@ -94,3 +96,39 @@ def test_encoder_explorer_trains_the_encoder(data):
     assert isinstance(explorer.result, course.AmortizedResult)
     assert explorer.records == expected.history.records
     assert explorer.lr.description == "encoder learning rate"
+
+
+def test_grid_explorer_draws_a_density_whatever_the_bin_width(grid_explorer, data):
+    """probs / bin width: the area under the curve is one, so its height does not follow the slider."""
+    for bin_width in (50, 200):
+        grid_explorer.update(bin_width=bin_width, grid_size=5000)
+        y = torch.tensor(grid_explorer.axes[0].get_lines()[0].get_ydata())
+        expected = course.grid_posterior(data, bin_width=bin_width, grid_size=5000)
+        torch.testing.assert_close(y, expected.probs[0] / bin_width, rtol=1e-12, atol=0)
+        assert abs(float(y.sum()) * bin_width - 1) < 1e-9
+    assert "density" in grid_explorer.axes[0].get_ylabel()
+
+
+def test_compare_posteriors_overlays_each_q_as_a_normal_density(data, grid):
+    q = {"q A": (grid.mean + 500, grid.sd * 0.5), "q B": (grid.mean, grid.sd)}
+    fig = compare_posteriors(data, grid, q, images=(1, 4))
+    axes = fig.get_axes()
+    assert len(axes) == 2 and axes[0].get_ylabel() and all(ax.get_xlabel() == "flux" for ax in axes)
+    for ax, i in zip(axes, (1, 4)):
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["grid posterior", "q A", "q B", "true flux"]
+        x = torch.tensor(lines[1].get_xdata(), dtype=torch.float64)
+        want = torch.distributions.Normal(grid.mean[i] + 500, grid.sd[i] * 0.5).log_prob(x).exp()  # float64
+        torch.testing.assert_close(torch.tensor(lines[1].get_ydata()), want, rtol=1e-9, atol=1e-15)
+        assert lines[3].get_xdata()[0] == float(data.true_fluxes[i])
+        # a q equal in mean and SD to the grid posterior peaks near it: the grid posterior is nearly Normal
+        assert abs(max(lines[2].get_ydata()) / max(lines[0].get_ydata()) - 1) < 0.05
+    table = posterior_table(data, grid, q, images=(1, 4))
+    assert f"{float(grid.mean[4] + 500):11,.0f}" in table and f"{float(data.true_fluxes[1]):9,.0f}" in table
+
+
+def test_learning_curves_plot_the_logged_rmse(data):
+    fit = course.fit_vi(data, iterations=400, log_every=100)
+    fig = learning_curves({"vi": fit.history.records})
+    line = fig.get_axes()[0].get_lines()[0]
+    assert list(line.get_xdata()) == fit.history.steps and list(line.get_ydata()) == fit.history.rmses
