@@ -28,7 +28,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from grading import judge
 from grading.feedback import is_test_cell
@@ -69,6 +69,8 @@ class GuardedExecute(Execute):
     judge_timeout = Integer(600, help="seconds the judge may compute between two answers of the kernel").tag(config=True)
     stops_file = Unicode("", help="a file the run appends to, one JSON line per stop: where and why the run stopped. "
                          "grading.batch reads it: an error output in the notebook could be the student's own").tag(config=True)
+    # Widgets are not graded, and the grader mimics no frontend: widget state is not kept in the notebook
+    store_widget_state = Bool(False).tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -94,6 +96,11 @@ class GuardedExecute(Execute):
                 monitor.close(linger=0)
             if getattr(self, "context", None) is not None:
                 self.context.destroy(linger=0)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Drop every comm message from the kernel. nbclient would keep a widget's state (of any size) in the
+        notebook's metadata and divert what an Output widget captures into it, past the output caps; here such
+        output reaches its cell as ordinary output, under the caps."""
 
     def _watch_connections(self):
         """Monitors of the client's sockets, made before the first cell runs: a frame past MESSAGE_LIMIT shows

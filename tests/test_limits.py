@@ -177,6 +177,19 @@ def test_outputs_are_cut_in_bytes_whatever_their_type(tmp_path):
     assert nb.cells[3].outputs[0].text == "still here\n"
 
 
+def test_widgets_carry_nothing_past_the_caps(tmp_path):
+    """A widget's state and what an Output widget captures never reach the notebook outside the output caps."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [new_code_cell("import ipywidgets as w\nfrom IPython.display import display\nout = w.Output()\n"
+                              "display(out)\nwith out:\n    for i in range(20_000):\n        print('z' * 500)"),
+                new_code_cell("w.Textarea(value='y' * 20_000_000)"),
+                new_code_cell("print('still here')")]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert "widgets" not in nb.metadata
+    assert len(json.dumps(nb)) < execute.CELL_LIMIT
+    assert nb.cells[2].outputs[0].text == "still here\n"
+
+
 # --- what the kernel sends: only data of a test's request is exempt from the caps, and only then -------------
 
 def notebook(*cells):
