@@ -28,10 +28,11 @@ def free_port():
 
 
 def environment(home, settings=None):
-    """The server's environment: the venv first on PATH, JupyterLab's settings and state in `home`."""
+    """The server's environment: the venv first on PATH, JupyterLab's settings and state in `home`, and so is
+    matplotlib's font cache (a cache left by another installation would only warn on stderr)."""
     return dict(venv_env(), JUPYTERLAB_SETTINGS_DIR=str(settings or home / "settings"),
                 JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-                JUPYTER_CONFIG_DIR=str(home / "config"))
+                JUPYTER_CONFIG_DIR=str(home / "config"), MPLCONFIGDIR=str(home / "matplotlib"))
 
 
 @contextlib.contextmanager

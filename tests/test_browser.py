@@ -84,7 +84,8 @@ def html_with(page, text):
 
 def test_every_cell_ran_without_widget_errors(page):
     assert "Error displaying widget" not in page.content()
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert stderr.count() == 0, [stderr.nth(i).inner_text()[:500] for i in range(stderr.count())]
     assert page.locator(".widget-slider").count() == 4
 
 
