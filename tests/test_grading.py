@@ -137,7 +137,7 @@ def test_feedback_shows_no_hidden_test_code(graded):
 
 def test_feedback_keeps_visible_test_messages_and_scores(graded):
     text = visible_text(graded["course"] / "feedback" / "messy" / NOTEBOOK.replace(".ipynb", ".html"))
-    assert "----> 6 assert _shape == tuple(_rate.shape)" in text  # the visible test's own traceback
+    assert "----> 8 assert _shape == tuple(_rate.shape)" in text  # the visible test's own traceback
     assert "AssertionError: compare with img_rate.size() for the lab's sizes" in text
     assert "Score: 0.0 / 2.0" in text and "Score: 2.0 / 2.0" in text
 

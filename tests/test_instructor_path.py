@@ -219,5 +219,5 @@ def test_validate_lists_what_fails_on_the_untouched_release(lab):
     assert result["failed"] == 1 and "Success!" not in result["text"]
     written = [c for c in cells_by_id(read(ROOT / "source" / NOTEBOOK)).values()
                if c.cell_type == "markdown" and c.metadata.nbgrader.get("grade")]
-    assert result["text"].count("You did not provide a response.") == len(written) == 9
+    assert result["text"].count("You did not provide a response.") == len(written) == 10  # Exercises 3-12
     assert result["text"].count("The following cell failed:") == len(written) + len(autograded_points())
