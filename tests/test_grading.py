@@ -20,8 +20,8 @@ import corpus
 from conftest import require_bubblewrap, snapshot
 from grading import batch, mutation, sandbox
 from grading.feedback import hidden_lines, visible_source
-from grading.submissions import (ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, NOTEBOOK, ROOT, autograded_points, cells_by_id,
-                                 copy_course, nbgrader, notebook, read, venv_env)
+from grading.submissions import (ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, NOTEBOOK, ROOT, answered, autograded_points,
+                                 cells_by_id, copy_course, nbgrader, notebook, read, venv_env)
 
 
 VENV = Path(sys.prefix)
@@ -239,19 +239,24 @@ def make_grade(course, *options):
 
 
 def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
-    """The canary: grades of this class would be wrong, so none are given, and the report says which test failed."""
+    """The canary: grades of this class would be wrong, so none are given, and the report says which test failed.
+    (On the second assignment, whose notebook runs faster: the canary is the same for both.)"""
     require_bubblewrap()
     course = copy_course(tmp_path, COURSE_FILES)
-    path = course / "source" / NOTEBOOK
+    assignment = "vi_beyond"
+    path = course / "source" / notebook(assignment)
     nb = read(path)
-    test = cells_by_id(nb)["ex11_test"]
-    test.source = test.source.replace('(("amortized", 16), {}, 8 * 64 * 225)', '(("amortized", 16), {}, 9 * 64 * 225)')
+    test = cells_by_id(nb)["d2_test"]
+    assert "+ 0.5 * math.log(2 * math.pi)" in test.source
+    test.source = test.source.replace("+ 0.5 * math.log(2 * math.pi)", "+ 0.4 * math.log(2 * math.pi)")
     nbformat.write(nb, path)
-    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
-    run = make_grade(course)
+    (course / "submitted" / "someone" / assignment).mkdir(parents=True)
+    nbformat.write(answered(assignment=assignment), course / "submitted" / "someone" / notebook(assignment))
+    run = make_grade(course, f"ASSIGNMENT={assignment}")
     assert run.returncode != 0
-    report = (course / batch.REPORT.format(ASSIGNMENT)).read_text()
-    assert "NOTHING GRADED" in report and "ex11_test" in report and "scored 23 of 25" in report
+    report = (course / batch.REPORT.format(assignment)).read_text()
+    full = sum(autograded_points(assignment=assignment).values())
+    assert "NOTHING GRADED" in report and "d2_test" in report and f"scored {full - 3:g} of {full:g}" in report
     assert report.strip() in run.stderr + run.stdout
     assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()
 

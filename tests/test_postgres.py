@@ -13,11 +13,20 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-import corpus
-from grading.submissions import ASSIGNMENT, COURSE_FILES, copy_course, venv_env
+import nbformat
+
+from grading import mutation
+from grading.submissions import COURSE_FILES, ROOT, answered, autograded_points, copy_course, notebook, venv_env
 
 VENV = Path(sys.prefix)
-STUDENTS = {"honest": corpus.honest, "wrong_ex2": corpus.wrong_ex2}  # sorted: host 1 gets honest, host 2 wrong_ex2
+# On the second assignment, whose notebook runs faster: sharding is the same for both.
+ASSIGNMENT = "vi_beyond"
+POINTS = autograded_points(assignment=ASSIGNMENT)
+_, WRONG_A2, _ = mutation.load_answers(ROOT / "tests" / "answers_beyond.py")[1]["a2_answer"][0]
+STUDENTS = {  # sorted: host 1 gets honest, host 2 wrong_a2; what each earns
+    "honest": ({}, POINTS),
+    "wrong_a2": ({"a2_answer": WRONG_A2}, dict(POINTS, a2_test=0)),
+}
 
 
 def postgres_bin():
@@ -64,11 +73,12 @@ def test_two_hosts_grade_their_shards_into_one_postgresql_gradebook(tmp_path, po
     for k in (1, 2):
         (tmp_path / f"host{k}").mkdir()
         course = copy_course(tmp_path / f"host{k}", COURSE_FILES)
-        for student, make in STUDENTS.items():
-            make(course / "submitted" / student / ASSIGNMENT)
+        for student, (answers, _) in STUDENTS.items():
+            (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+            nbformat.write(answered(assignment=ASSIGNMENT, **answers), course / "submitted" / student / notebook(ASSIGNMENT))
         hosts.append(course)
     env = venv_env()
-    make = ["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", f"DB_URL={postgres_url}"]
+    make = ["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", f"DB_URL={postgres_url}", f"ASSIGNMENT={ASSIGNMENT}"]
     release = subprocess.run(make + ["release"], cwd=hosts[0], env=env, capture_output=True, text=True)
     assert release.returncode == 0, release.stdout[-2000:] + release.stderr[-2000:]
     runs = [subprocess.Popen(make + ["grade", "JOBS=1", f"SHARD={k}/2"], cwd=course, env=env, text=True,
@@ -76,11 +86,10 @@ def test_two_hosts_grade_their_shards_into_one_postgresql_gradebook(tmp_path, po
             for k, course in enumerate(hosts, start=1)]
     outputs = [run.communicate()[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], "\n".join(out[-2000:] for out in outputs)
-    expected = {"honest": corpus.FULL, "wrong_ex2": dict(corpus.FULL, ex2_test=0)}
     with Gradebook(postgres_url) as gb:
-        for student, points in expected.items():
+        for student, (_, points) in STUDENTS.items():
             scores = {gid: gb.find_grade(gid, ASSIGNMENT, ASSIGNMENT, student).score for gid in points}
             assert scores == points
     # each host graded its own shard, and no host wrote a local SQLite gradebook
-    assert [sorted(p.name for p in (course / "autograded").iterdir()) for course in hosts] == [["honest"], ["wrong_ex2"]]
+    assert [sorted(p.name for p in (course / "autograded").iterdir()) for course in hosts] == [["honest"], ["wrong_a2"]]
     assert not any((course / "gradebook.db").exists() for course in hosts)
