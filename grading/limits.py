@@ -80,11 +80,14 @@ class Limits:
         script = 'for g in "$1" "$2" "$3"; do echo $$ > "$g/cgroup.procs" || exit 97; done; shift 3; exec "$@"'
         return ["/bin/sh", "-c", script, "sh", *(str(g) for g in self.groups.values()), *argv]
 
+    def _forks_refused(self):
+        events = self.groups["pids"] / "pids.events"
+        return events.exists() and any(line.split()[-1] != "0" for line in events.read_text().splitlines())
+
     def hit(self):
         """What the notebook ran into, for the report: [] or e.g. ["the process limit (256)"]."""
         found = []
-        events = self.groups["pids"] / "pids.events"
-        if events.exists() and any(line.split()[-1] != "0" for line in events.read_text().splitlines()):
+        if self._forks_refused():
             found.append(f"the process limit ({PROCESSES})")
         memory = self.groups["memory"]
         counts = [(memory / "memory.failcnt").read_text().strip()] if (memory / "memory.failcnt").exists() else []
@@ -97,38 +100,46 @@ class Limits:
 
     def exhausted(self):
         """Whether a fork was refused at the process limit (no honest notebook comes near it)."""
-        return bool(self.hit()) and self.hit()[0].startswith("the process limit")
+        return self._forks_refused()
 
     def kill(self):
         """Kill whatever is in the groups (the kernel too)."""
         if (self.groups["pids"] / "pids.max").exists():  # a fork bomb forks as it is killed: no more forks first
             (self.groups["pids"] / "pids.max").write_text("0")
         for group in self.groups.values():
-            if not group.exists():
-                continue
-            for _ in range(50):
-                procs = [pid for pid in (group / "cgroup.procs").read_text().split() if _alive(pid)]
-                if not procs:
-                    break
-                for pid in procs:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.1)
+            if group.exists():
+                _kill_until_gone(lambda: [int(pid) for pid in (group / "cgroup.procs").read_text().split()])
 
     def remove(self):
         """Kill whatever is still in the groups, then remove them (once what was killed is reaped, 5 s at most)."""
         self.kill()
         for group in self.groups.values():
-            for _ in range(50):
-                if not group.exists() or not (group / "cgroup.procs").read_text().split():
-                    break
-                time.sleep(0.1)
+            _wait_until(lambda: not group.exists() or not (group / "cgroup.procs").read_text().split())
             try:
                 group.rmdir()
             except OSError:
                 pass
+
+
+def _wait_until(done, seconds=5):
+    """Poll `done()` every 0.1 s until it is true, `seconds` at most."""
+    for _ in range(int(seconds * 10)):
+        if done():
+            return
+        time.sleep(0.1)
+
+
+def _kill_until_gone(pids, seconds=5):
+    """SIGKILL every live process `pids()` lists, again and again, until none is left (`seconds` at most)."""
+    def gone():
+        live = [pid for pid in pids() if _alive(pid)]
+        for pid in live:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return not live
+    _wait_until(gone, seconds)
 
 
 def _alive(pid):
@@ -210,23 +221,11 @@ class UserLimits:
             setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
             subprocess.run([setpriv, f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups", "--",
                             sys.executable, "-c", "import os, signal; os.kill(-1, signal.SIGKILL)"], check=False)
-        for _ in range(50):
-            pids = [pid for pid in _pids_of(self.uid) if _alive(pid)]
-            if not pids:
-                break
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
+        _kill_until_gone(lambda: _pids_of(self.uid))
 
     def remove(self):
         self.kill()
-        for _ in range(50):  # a uid is free again once what was killed is reaped (5 s at most)
-            if not _pids_of(self.uid):
-                break
-            time.sleep(0.1)
+        _wait_until(lambda: not _pids_of(self.uid))  # a uid is free again once what was killed is reaped
         with UserLimits._lock:
             UserLimits._claimed.discard(self.uid)
         self.uid = None
