@@ -10,7 +10,7 @@ Two designs share one StarEncoder and one fit_amortized, chosen by options:
   q_sd cannot exceed e^6 ~ 403, a quarter of the posterior SD (~1,660), and its answer for one image
   depends on the other images in the batch;
 * the standardized one (`standardized=True, batch_norm=False`, Adam, `fresh_images=True`): counts
-  in units of the sky's Poisson SD, outputs in units of the prior (6), no batch statistics, and
+  in units of the sky's Poisson SD, outputs in units of the prior (13), no batch statistics, and
   trained on new images drawn from the model at every step, so that it sees the whole prior rather
   than memorising 16 images.
 """
@@ -41,7 +41,7 @@ class StarEncoder(nn.Module):
     network sees or makes is of order one. With out = net(x_std), x_std = (x - b) / sqrt(b),
 
         q_mean = flux_mean + flux_sd * out_0,
-        q_sd   = flux_sd * exp(B tanh(out_1 / B)),     B = LOG_SD_BOUND,                       (6)
+        q_sd   = flux_sd * exp(B tanh(out_1 / B)),     B = LOG_SD_BOUND,                      (13)
 
     so an untrained network starts at the prior, and log(q_sd / flux_sd) is bounded smoothly (its
     gradient never vanishes outright, as a clamp's does).
@@ -166,7 +166,7 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
     `data`'s images.
 
     The defaults are the lab's: the images of `data`, drawn with replacement; SGD; raw units; BatchNorm.
-    standardized: the encoder reads and writes in the model's units, (6) in StarEncoder.
+    standardized: the encoder reads and writes in the model's units, (13) in StarEncoder.
     fresh_images: every step draws `minibatch` new images from the model of `data` (its PSF, prior and
         background) instead of reusing data's images, so the encoder learns the map from any image of
         the prior to its posterior, and `data`'s images become held-out images it never saw.

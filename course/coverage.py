@@ -80,18 +80,6 @@ def coverage(true_fluxes, lower, upper):
     return float(((lower <= f) & (f <= upper)).double().mean())
 
 
-def interval_coverage(true_fluxes, q_mean, q_sd, level=0.9):
-    """(12) for a Normal q: the fraction of true fluxes inside their central `level` interval q_mean -/+ z q_sd.
-
-    For a calibrated posterior the fraction is close to `level` over many images; a q_sd that is too small
-    gives too few, one too large too many.
-    """
-    shapes = [tuple(torch.as_tensor(v).shape) for v in (true_fluxes, q_mean, q_sd)]
-    if len(set(shapes)) != 1:
-        raise ValueError(f"true_fluxes, q_mean and q_sd must have one shape, got {shapes[0]}, {shapes[1]} and {shapes[2]}")
-    return coverage(true_fluxes, *normal_interval(q_mean, q_sd, level))
-
-
 # The fitting budget of coverage_table, smaller than the lab's (measured on 400 images, 100 seeds x 4):
 # per-image VI in 2,000 SGD steps of 16 draws at lr 400 (the same step per draw as the lab's 64 draws at 100)
 # ends with posterior means within 0.03 SD of the grid's on average and SDs within 1% (about 6 s);

@@ -150,13 +150,6 @@ class VIResult:
     def diverged(self):
         return self.history.diverged
 
-    @property
-    def q(self):
-        """q of every image as a torch distribution over f (batch shape (n,))."""
-        if self.shift is None:
-            return q_distribution(self.q_mean, self.q_sd)
-        return q_distribution(self.q_loc, self.q_scale, self.shift)
-
 
 def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None, progress=False,
            log_every=200, device=None):

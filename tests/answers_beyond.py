@@ -4,7 +4,7 @@ mutation testing of its tests (the format of tests/answers.py).
 Each source replaces a whole answer cell of source/vi_beyond/vi_beyond.ipynb and keeps defining (and printing)
 what the rest of the notebook reads from that cell. It may use the names the notebook defines before it (math,
 plt, torch, Normal, Poisson, course, data, n, true_fluxes, grid, vi, amortized_mean, amortized_sd, log_evidence,
-score_mean, pareto, x_m, pareto_grid, pareto_vi, ...). EQUIVALENT answers are correct in another style and must
+fixed, score_d_mean, pareto, x_m, pareto_grid, pareto_vi, ...). EQUIVALENT answers are correct in another style and must
 earn every point; each MUTANT is wrong on some input the exercise covers and must lose the test cells listed
 beside it.
 """
@@ -20,25 +20,31 @@ print(prior_term[:4].numpy().round(3))
 '''
 _B1 = '''
 eps = torch.randn(n, 1000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-score_mean, score_sd = score_function_estimates(eps, vi.q_mean, vi.q_sd, data)
-print(f"image 0, d ELBO / d q_mean: mean of 1000 draws {score_mean[0].mean():.4f}, SD {score_mean[0].std():.3f}")
+score_d_mean, score_d_sd = score_function_estimates(eps, vi.q_mean, vi.q_sd, data)
+print(f"image 0, d ELBO / d q_mean: mean of 1000 draws {score_d_mean[0].mean():.4f}, SD {score_d_mean[0].std():.3f}")
 '''
 _B2 = '''
-reparam_mean, reparam_sd = course.gradient_draws(data, vi.q_mean, vi.q_sd, "reparam", "analytic", num_draws=1000, seed=1)
-ratio = variance_ratio(score_mean, reparam_mean)
+reparam_d_mean, reparam_d_sd = course.gradient_draws(data, vi.q_mean, vi.q_sd, "reparam", "analytic", num_draws=1000, seed=1)
+ratio = variance_ratio(score_d_mean, reparam_d_mean)
 print(f"variance of the score function / reparameterisation, d/d q_mean: median over images {ratio.median():.3g}")
 '''
 _C1 = '''
 many = course.simulate_seeds(range(100), n=4)  # 400 stars from 100 seeds
 levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95]
-table = course.coverage_table(many, levels)
-print(f"per-image VI on the lab's 16 images, 68% intervals: {interval_coverage(true_fluxes, vi.q_mean, vi.q_sd, 0.68):.2f}")
+table = course.coverage_table(many, levels)  # {"grid" | "vi" | "amortized" (the lab's encoder, trained on these images): [...]}
+fixed_mean_many, fixed_sd_many = fixed.posterior(many.images)  # the fixed encoder, trained once above, scores them as they are
+table["fixed encoder"] = [interval_coverage(many.true_fluxes, fixed_mean_many, fixed_sd_many, level) for level in levels]
 for method, row in table.items():
-    print(f"{method:<10} 68%: {row[levels.index(0.68)]:.3f}   95%: {row[levels.index(0.95)]:.3f}")
+    print(f"{method:<14} 68%: {row[levels.index(0.68)]:.3f}   95%: {row[levels.index(0.95)]:.3f}")
 '''
 _D1 = '''
-forward_mean, forward_sd = moment_matched_normal(pareto_grid)
-print(forward_mean[:4].numpy().round(0), forward_sd[:4].numpy().round(0))
+i = int(((pareto_grid.mean - x_m) / pareto_grid.sd).argmin())  # the star nearest the edge
+m, s = pareto_grid.mean[i], pareto_grid.sd[i]  # its posterior's mean and SD
+print(f"image {i}: KL[p || N(mean, sd^2)] in nats, for the Normal with")
+for label, mean, sd in [("the posterior's mean and SD", m, s), ("mean + 200", m + 200, s), ("mean - 200", m - 200, s),
+                        ("SD x 1.2", m, 1.2 * s), ("SD x 0.8", m, 0.8 * s)]:
+    log_q = Normal(mean, sd).log_prob(pareto_grid.grid).unsqueeze(0)  # (1, G)
+    print(f"  {label:<28} {float(forward_kl(pareto_grid.probs[i:i + 1], log_q, 20)):.4f}")
 '''
 _D2 = '''
 i = int((pareto_grid.mean - x_m).argmin())  # the star nearest the edge
@@ -88,9 +94,11 @@ def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):
 ''' + _A2),
     ],
     "b1_answer": [
-        ("the engine's estimator", '''def score_function_estimates(eps, q_mean, q_sd, data):
-    likelihood = course.StarLikelihood(data.images, data.psf, data.background)
-    return course.score_function_gradient(eps, q_mean, q_sd, data.prior, likelihood, "analytic", 0.0)
+        ("course.StarLikelihood for log p(x | f), float32 parameters", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    m, s = q_mean.float().unsqueeze(1).double(), q_sd.float().unsqueeze(1).double()
+    f = m + s * eps
+    log_joint = course.StarLikelihood(data.images, data.psf, data.background)(f) + data.prior.log_prob(f)
+    return log_joint * eps / s, log_joint * (eps ** 2 - 1) / s + 1 / s
 ''' + _B1),
         ("scores by autograd of log q, one draw at a time", '''def score_function_estimates(eps, q_mean, q_sd, data):
     d_mean, d_sd = torch.empty_like(eps), torch.empty_like(eps)
@@ -118,8 +126,10 @@ def variance_ratio(draws_a, draws_b):
 ''' + _B2),
     ],
     "c1_answer": [
-        ("the engine's interval and count", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
-    return course.coverage(true_fluxes, *course.normal_interval(q_mean, q_sd, level))
+        ("torch.special.ndtri, an interval per star", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = torch.special.ndtri(torch.tensor((1 + level) / 2, dtype=torch.float64))
+    lower, upper = q_mean - z * q_sd, q_mean + z * q_sd
+    return ((lower <= true_fluxes) & (true_fluxes <= upper)).sum().item() / len(true_fluxes)
 ''' + _C1),
         ("statistics.NormalDist, strict inequalities, a Python loop", '''from statistics import NormalDist
 def interval_coverage(true_fluxes, q_mean, q_sd, level):
@@ -129,18 +139,27 @@ def interval_coverage(true_fluxes, q_mean, q_sd, level):
 ''' + _C1),
     ],
     "d1_answer": [
-        ("the posterior's own moments", '''def moment_matched_normal(posterior):
-    return posterior.mean, posterior.sd
+        ("xlogy, and a mask for log q", '''def forward_kl(probs, log_q, bin_width):
+    safe_log_q = torch.where(probs > 0, log_q, torch.zeros_like(log_q))
+    return (torch.special.xlogy(probs, probs) - probs * (math.log(bin_width) + safe_log_q)).sum(1)
 ''' + _D1),
-        ("centred second moment", '''def moment_matched_normal(posterior):
-    mean = (posterior.probs * posterior.grid).sum(1)
-    sd = (posterior.probs * (posterior.grid - mean[:, None]) ** 2).sum(1).sqrt()
-    return mean, sd
+        ("densities integrated, NaN terms dropped", '''def forward_kl(probs, log_q, bin_width):
+    density = probs / bin_width
+    return torch.nansum(bin_width * density * (density.log() - log_q), dim=1)
+''' + _D1),
+        ("a loop over images, the bins with p_g > 0", '''def forward_kl(probs, log_q, bin_width):
+    out = []
+    for p, lq in zip(probs, log_q):
+        keep = p > 0
+        out.append((p[keep] * (torch.log(p[keep]) - math.log(bin_width) - lq[keep])).sum())
+    return torch.stack(out)
 ''' + _D1),
     ],
     "d2_answer": [
-        ("torch transforms, masked", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
-    q = course.q_distribution(torch.as_tensor(q_loc, dtype=torch.float64), torch.as_tensor(q_scale, dtype=torch.float64), shift)
+        ("torch transforms, masked", '''from torch.distributions import AffineTransform, ExpTransform, TransformedDistribution
+def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    z = Normal(torch.as_tensor(q_loc, dtype=torch.float64), torch.as_tensor(q_scale, dtype=torch.float64))
+    q = TransformedDistribution(z, [ExpTransform(), AffineTransform(shift, 1.0)])
     safe = torch.where(f > shift, f, torch.full_like(f, shift + 1.0))
     return torch.where(f > shift, q.log_prob(safe), torch.full_like(f, -math.inf))
 ''' + _D2),
@@ -194,8 +213,9 @@ MUTANTS = {
     return weight * eps / s, weight * (eps ** 2 - 1) / s + 1 / s
 ''' + _B1, {"b1_test"}),
         ("the reparameterisation estimator", '''def score_function_estimates(eps, q_mean, q_sd, data):
+    from course.gradients import reparam_gradient
     likelihood = course.StarLikelihood(data.images, data.psf, data.background)
-    return course.reparam_gradient(eps, q_mean, q_sd, data.prior, likelihood, "analytic")
+    return reparam_gradient(eps, q_mean, q_sd, data.prior, likelihood, "analytic")
 ''' + _B1, {"b1_test"}),
     ],
     "b2_answer": [
@@ -224,13 +244,15 @@ MUTANTS = {
 ''' + _C1, {"c1_test"}),
     ],
     "d1_answer": [
-        (name, f"def moment_matched_normal(posterior):\n    p, g = posterior.probs, posterior.grid\n    mean = p @ g\n"
-               f"    return {ret}\n" + _D1, {"d1_test"})
+        (name, f"def forward_kl(probs, log_q, bin_width):\n    return {ret}\n" + _D1, {"d1_test"})
         for name, ret in [
-            ("variance, not SD", "mean, p @ g ** 2 - mean ** 2"),
-            ("uncentred second moment", "mean, (p @ g ** 2).sqrt()"),
-            ("the mode, not the mean", "g[p.argmax(1)], (p @ g ** 2 - mean ** 2).sqrt()"),
-            ("SD of the grid, not of the posterior", "mean, g.std().expand_as(mean)"),
+            ("no bin width: probabilities as densities", "torch.where(probs > 0, probs * (probs.log() - log_q), torch.zeros_like(probs)).sum(1)"),
+            ("NaN where p_g = 0 and log q = -inf", "(probs * (probs.log() - math.log(bin_width) - log_q)).sum(1)"),
+            ("NaN terms replaced by zero, and inf ones too", "torch.nan_to_num(probs * (probs.log() - math.log(bin_width) - log_q), nan=0.0, posinf=0.0).sum(1)"),
+            ("the reverse direction", "torch.where(log_q > -math.inf, bin_width * log_q.exp() * (log_q - (probs / bin_width).log()), torch.zeros_like(log_q)).sum(1)"),
+            ("the bin width with the wrong sign", "torch.where(probs > 0, probs * (probs.log() + math.log(bin_width) - log_q), torch.zeros_like(probs)).sum(1)"),
+            ("summed over images, not bins", "torch.where(probs > 0, probs * (probs.log() - math.log(bin_width) - log_q), torch.zeros_like(probs)).sum(0)[:probs.shape[0]]"),
+            ("the lab's bin width hard-coded", "torch.where(probs > 0, probs * (probs.log() - math.log(100) - log_q), torch.zeros_like(probs)).sum(1)"),
         ]
     ],
     "d2_answer": [

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import course
+from course.coverage import coverage, normal_interval
 from benchmarks.lab_formulation import LabEncoder
 
 
@@ -179,7 +180,7 @@ def test_fresh_images_amortize_to_a_new_draw(fresh_fit):
     grid_rmse = course.flux_rmse(held_out.true_fluxes, grid.mean)
     assert course.flux_rmse(held_out.true_fluxes, q_mean) < 1.1 * grid_rmse
     torch.testing.assert_close(q_sd.mean(), grid.sd.mean(), rtol=0.1, atol=0)
-    assert 0.8 < course.interval_coverage(held_out.true_fluxes, q_mean, q_sd, 0.9) < 0.97
+    assert 0.8 < coverage(held_out.true_fluxes, *normal_interval(q_mean, q_sd, 0.9)) < 0.97
 
 
 def test_fresh_images_never_reads_the_data_images(data, fresh_fit):
@@ -188,14 +189,3 @@ def test_fresh_images_never_reads_the_data_images(data, fresh_fit):
     again = course.fit_amortized(other, batch_norm=False, standardized=True, fresh_images=True, optimizer="adam",
                                  lr=3e-3, iterations=1000, minibatch=32, num_samples=16)
     torch.testing.assert_close(again.posterior(data.images)[0], fresh_fit.posterior(data.images)[0], rtol=0, atol=0)
-
-
-# --- interval coverage against a plain count ----------------------------------------------------------------
-
-@pytest.mark.parametrize("level", [0.5, 0.9, 0.95])
-def test_interval_coverage_counts_true_values_inside(level):
-    gen = torch.Generator().manual_seed(6)
-    truth, q_mean, q_sd = torch.randn(200, generator=gen), torch.randn(200, generator=gen), torch.rand(200, generator=gen) * 2
-    z = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2, dtype=torch.float64)))
-    inside = sum(1 for t, m, s in zip(truth.tolist(), q_mean.tolist(), q_sd.tolist()) if m - z * s <= t <= m + z * s)
-    assert course.interval_coverage(truth, q_mean, q_sd, level) == inside / 200

@@ -30,6 +30,17 @@ def test_normal_interval_is_mean_plus_minus_the_normal_quantile():
             normal_interval(torch.zeros(1), torch.ones(1), bad)
 
 
+
+@pytest.mark.parametrize("level", [0.5, 0.9, 0.95])
+def test_coverage_of_normal_intervals_counts_true_values_inside(level):
+    gen = torch.Generator().manual_seed(6)
+    truth, q_mean, q_sd = torch.randn(200, generator=gen), torch.randn(200, generator=gen), torch.rand(200, generator=gen) * 2
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    inside = sum(1 for t, m, s in zip(truth.tolist(), q_mean.tolist(), q_sd.tolist()) if m - z * s <= t <= m + z * s)
+    assert coverage(truth, *normal_interval(q_mean, q_sd, level)) == inside / 200
+    with pytest.raises(ValueError, match="true_fluxes, lower and upper must have one shape"):
+        coverage(truth, *normal_interval(q_mean[:3], q_sd[:3], level))
+
 def plain_quantile(grid, probs, q, width):
     """Walk up the bins, each holding its probability uniformly, until the running mass reaches q."""
     running = 0.0

@@ -8,6 +8,7 @@ from torch.distributions import Normal, Pareto, Poisson
 
 import course
 from course.evidence import elbo, gauss_hermite, log_evidence
+from course.vi import q_distribution
 
 
 def test_gauss_hermite_matches_numpy_and_integrates_polynomials():
@@ -72,7 +73,7 @@ def test_shifted_lognormal_elbo_matches_many_draws_and_a_normal_q_gets_minus_inf
     shift = float(data.prior.scale)
     q_loc = ((data.true_fluxes.double() - shift).clamp(min=500)).log()
     q_scale = torch.tensor([0.3, 0.1, 0.6], dtype=torch.float64)
-    mean, se = monte_carlo_elbo(data, course.q_distribution(q_loc, q_scale, shift), num_draws=20_000)
+    mean, se = monte_carlo_elbo(data, q_distribution(q_loc, q_scale, shift), num_draws=20_000)
     assert ((elbo(data, q_loc, q_scale, shift=shift) - mean).abs() < 4 * se).all()
     assert (elbo(data, data.true_fluxes, torch.full((3,), 1000.0)) == -math.inf).all()
 

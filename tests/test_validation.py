@@ -66,17 +66,6 @@ def test_one_image_needs_an_encoder_without_batch_norm(data):
         fit.posterior(data.images[:1])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"level": 1.0}, "level must be a probability strictly between 0 and 1"),
-    ({"level": 0}, "level must be a probability strictly between 0 and 1"),
-    ({"q_sd": torch.ones(3)}, "true_fluxes, q_mean and q_sd must have one shape"),
-])
-def test_interval_coverage(kwargs, message):
-    args = dict(true_fluxes=torch.zeros(4), q_mean=torch.zeros(4), q_sd=torch.ones(4))
-    with pytest.raises(ValueError, match=message):
-        course.interval_coverage(**dict(args, **kwargs))
-
-
 def test_cuda_asked_for_but_absent(data):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
