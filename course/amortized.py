@@ -22,7 +22,7 @@ from torch import nn
 from ._runtime import check_int, check_positive, engine_state, make_generator, resolve_device
 from .likelihood import StarLikelihood
 from .metrics import flux_rmse
-from .model import check_images
+from .model import check_images, draw_counts
 from .training import History, check_options, optimise
 from .vi import flux_moments, neg_elbo, neg_elbo_grad, shifted_lognormal_parameters, support_shift
 
@@ -109,12 +109,11 @@ def draw_images(data, m, rng):
 
     Shapes (m,) float64 and (m, img_dim, img_dim) float32. Fluxes are drawn by the prior's inverse CDF
     from `rng`, so any prior with an icdf works and the global RNG is untouched. A negative flux, which
-    a Normal prior allows (5 SDs below its mean), contributes no light, as in the likelihood.
+    a Normal prior allows (5 SDs below its mean), contributes no light (course.model.draw_counts).
     """
     u = torch.rand(m, generator=rng, dtype=torch.float64, device=data.images.device)  # (m,)
     fluxes = data.prior.icdf(u).double()  # (m,)
-    rate = data.background + fluxes.clamp(min=0).view(m, 1, 1) * data.psf.double()  # (m, d, d)
-    return fluxes, torch.poisson(rate, generator=rng).to(torch.float32)
+    return fluxes, draw_counts(fluxes, data.psf.double(), data.background, rng).to(torch.float32)  # (m, d, d)
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,17 @@ def flux_prior(prior, mean_star_flux):
     raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
 
+def draw_counts(fluxes, psf, background, generator):
+    """One image of Poisson counts per flux, from the module docstring's model: x_p ~ Poisson(b + f psf_p).
+
+    fluxes: (m,); psf: (img_dim, img_dim); returns (m, img_dim, img_dim) in the dtype of fluxes * psf, drawn
+    from `generator` pixel by pixel in order. A negative flux (a Normal prior allows one, 5 SDs below its
+    mean) contributes no light, as in the likelihood.
+    """
+    rate = background + fluxes.clamp(min=0).view(-1, 1, 1) * psf  # (m, img_dim, img_dim)
+    return torch.poisson(rate, generator=generator)
+
+
 def simulate(n=16, img_dim=15, seed=0, device=None, prior="normal"):
     """Draw `n` star images from the model in the module docstring, with the flux prior `prior`.
 
@@ -137,7 +148,6 @@ def simulate(n=16, img_dim=15, seed=0, device=None, prior="normal"):
         u = 1 - torch.rand(n, generator=rng)  # (n,) in (0, 1]: never 0, so no infinite flux
         true_fluxes = p.scale * u.pow(-1 / p.alpha)  # (n,)
     background = 0.3 * mean_star_flux
-    rate = background + true_fluxes.view(n, 1, 1) * psf  # (n, img_dim, img_dim)
-    images = torch.poisson(rate, generator=rng)  # (n, img_dim, img_dim)
+    images = draw_counts(true_fluxes, psf, background, rng)  # (n, img_dim, img_dim)
 
     return StarData(psf, p, float(background), true_fluxes, images).to(device)

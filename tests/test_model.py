@@ -2,6 +2,7 @@ import torch
 
 import course
 from benchmarks.lab_formulation import lab_simulate
+from course.model import draw_counts
 
 
 def test_seed_0_draws_exactly_the_labs_data(data):
@@ -52,3 +53,14 @@ def test_reference_figures_of_the_lab(data):
     assert round(course.flux_rmse(data.true_fluxes, sky)) == 1745
     assert round(float(data.true_fluxes.mean())) == 62473
     assert round(float(data.true_fluxes.std())) == 11991
+
+
+def test_draw_counts_is_a_poisson_draw_per_pixel_and_a_negative_flux_gives_no_light():
+    psf = course.make_psf(5)
+    fluxes = torch.tensor([3000.0, 0.0, -500.0], dtype=torch.float64)
+    ours = draw_counts(fluxes, psf.double(), 40.0, torch.Generator().manual_seed(9))  # (3, 5, 5)
+    rng = torch.Generator().manual_seed(9)
+    rates = [[[40.0 + max(float(f), 0.0) * float(psf[r, c]) for c in range(5)] for r in range(5)] for f in fluxes]
+    plain = torch.poisson(torch.tensor(rates, dtype=torch.float64), generator=rng)  # the same pixels, in the same order
+    assert torch.equal(ours, plain)
+    assert ours.shape == (3, 5, 5) and ours.dtype == torch.float64
