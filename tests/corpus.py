@@ -142,8 +142,8 @@ CHEATS = {
 }
 
 
-def cheater(folder):
-    write(folder, answered(**CHEATS))
+def cheater(folder, **answers):
+    write(folder, answered(**dict(answers, **CHEATS)))
     return dict(FULL, ex1_test=0, ex2_test=0, ex3_test=0, ex7_test=0, ex8_test=0, ex11_test=0)
 
 
@@ -193,14 +193,12 @@ PEEKERS = {
     "ex2_answer": PEEK + "def background_fraction(images, background):\n    return _peek(torch.full((images.shape[0],), 0.9))\n",
     "ex5_answer": PEEK + "def clamp_by_hand(x, floor):\n    return _peek(x)\n\nexample = torch.tensor([-50.0, 0.0, 3e-5, 1e-4, 2.0])\n",
     "ex7_answer": PEEK + "def img_rate_shape(n, img_dim, num_samples):\n    return _peek((n, img_dim, img_dim, 64))\n",
-    "ex11_answer": PEEK + "def poisson_terms_per_step(method, n, num_samples=64, minibatch=8, img_dim=15):\n"
-                          "    return _peek(n * 64 * 225)\n",
 }
 
 
-def peeker(folder):
-    write(folder, answered(**PEEKERS))
-    return dict(FULL, ex1_test=0, ex2_test=0, ex5_test=0, ex7_test=0, ex11_test=0)
+def peeker(folder, **answers):
+    write(folder, answered(**dict(answers, **PEEKERS)))
+    return dict(FULL, ex1_test=0, ex2_test=0, ex5_test=0, ex7_test=0)
 
 
 # An input transformer that rewrites every later cell before the kernel runs it: asserts become no-ops. Test
@@ -313,4 +311,6 @@ MUTANT_HOSTS = {
     "endless": {"ex11_answer"},
     "dies": {"ex6_answer"},
     "ignores_interrupt": {"ex6_answer"},
+    "cheater": set(CHEATS),
+    "peeker": set(PEEKERS),
 }
