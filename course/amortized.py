@@ -24,7 +24,7 @@ from .likelihood import StarLikelihood
 from .metrics import flux_rmse
 from .model import check_images, draw_counts
 from .training import History, check_options, optimise
-from .vi import flux_moments, neg_elbo, neg_elbo_grad, shifted_lognormal_parameters, support_shift
+from .vi import flux_moments, neg_elbo, neg_elbo_grad, scoring_draws, shifted_lognormal_parameters, support_shift
 
 LOG_SD_BOUND = 5.0  # standardized design: |log(q_sd / prior SD)| < 5, i.e. q_sd within e^{+-5} prior SDs
 OPTIMIZERS = ("sgd", "adam")
@@ -160,9 +160,10 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
     """Train a StarEncoder by stochastic gradient steps on the negative ELBO (3).
 
     Each step takes `minibatch` images and `num_samples` reparameterised fluxes per image; the loss is
-    (3) summed over them, its gradient (5) is carried back through the encoder, and the logged
-    objective rescales it to the whole data set (x n / (minibatch * num_samples)). RMSE is logged on
-    `data`'s images.
+    (3) summed over them, and its gradient (5) is carried back through the encoder. At logged steps the
+    objective is (3) per draw over all of `data`'s images, with `num_samples` draws per image fixed for
+    the whole fit, so that it is comparable from step to step (one minibatch's value would swing with
+    which images it drew); RMSE is logged on `data`'s images too.
 
     The defaults are the lab's: the images of `data`, drawn with replacement; SGD; raw units; BatchNorm.
     standardized: the encoder reads and writes in the model's units, (13) in StarEncoder.
@@ -188,36 +189,40 @@ def fit_amortized(data, hidden_width=64, batch_norm=True, lr=1e-3, iterations=30
     rng = make_generator(seed, device)
     shift = support_shift(data.prior)  # None for the lab's Normal prior
     images = data.images.to(torch.float32)
-    scale = data.n / (minibatch * num_samples)  # the logged objective is that of n images
+    score_eps = scoring_draws(data.n, num_samples, seed, device)  # (n, S), the same at every logged step
     with engine_state(grad=True):
         likelihood = StarLikelihood(data.images, data.psf, data.background)
         params = encoder.parameters()
         opt = torch.optim.SGD(params, lr=lr) if optimizer == "sgd" else torch.optim.Adam(params, lr=lr)
 
-        def step(with_value):
+        def q_of(q_mean, q_sd):
+            """The encoder speaks in fluxes; under a Pareto prior q is the shifted LogNormal with those moments."""
+            return (q_mean, q_sd) if shift is None else shifted_lognormal_parameters(q_mean, q_sd, shift)
+
+        def step():
             if fresh_images:
                 batch = draw_images(data, minibatch, rng)[1]  # (mb, d, d)
                 batch_likelihood, rows = likelihood.with_images(batch), None
             else:
                 rows = torch.randint(data.n, (minibatch,), generator=rng, device=device)  # (mb,)
                 batch, batch_likelihood = images[rows], likelihood
-            q_mean, q_sd = encoder(batch)  # (mb,), (mb,)
-            if shift is not None:  # the encoder speaks in fluxes; q is the shifted LogNormal with those moments
-                q_mean, q_sd = shifted_lognormal_parameters(q_mean, q_sd, shift)
+            q_mean, q_sd = q_of(*encoder(batch))  # (mb,), (mb,)
+            if not torch.isfinite(q_mean + q_sd).all():
+                return False  # the last step overshot: the weights are no longer finite
             eps = torch.randn(num_samples, minibatch, generator=rng, dtype=torch.float64, device=device).T  # (mb, S)
-            q = (q_mean.detach(), q_sd.detach(), eps, data.prior, batch_likelihood, rows)
-            value = neg_elbo(*q, shift=shift).item() * scale if with_value else None
-            d_mean, d_sd = neg_elbo_grad(*q, shift=shift)  # (5), then back through the encoder
+            d_mean, d_sd = neg_elbo_grad(q_mean.detach(), q_sd.detach(), eps, data.prior, batch_likelihood, rows,
+                                         shift=shift)  # (5), then back through the encoder
             opt.zero_grad(set_to_none=True)
             torch.autograd.backward((q_mean, q_sd), (d_mean.to(q_mean.dtype), d_sd.to(q_sd.dtype)))
             opt.step()
-            return value
+            return True
 
-        def rmse():
-            q_mean, q_sd = encoder_posterior(encoder, data.images)
-            return flux_rmse(data.true_fluxes, q_mean if shift is None else
-                             flux_moments(*shifted_lognormal_parameters(q_mean, q_sd, shift), shift)[0])
+        def score():
+            """(3) per draw over all of data's images, with fixed draws, and the RMSE of their posterior means."""
+            q_mean, q_sd = q_of(*encoder_posterior(encoder, data.images))  # (n,), (n,)
+            objective = neg_elbo(q_mean, q_sd, score_eps, data.prior, likelihood, shift=shift).item() / num_samples
+            return objective, flux_rmse(data.true_fluxes, q_mean if shift is None else flux_moments(q_mean, q_sd, shift)[0])
 
-        history = optimise(step, iterations, log_every, rmse, callback=callback, progress=progress, desc="amortized VI")
+        history = optimise(step, score, iterations, log_every, callback=callback, progress=progress, desc="amortized VI")
     return AmortizedResult(encoder, history, data.images, shift)
 

@@ -11,7 +11,8 @@ from ._runtime import check_int, check_positive
 class LogRecord:
     """One logged step, taken before that step's update.
 
-    objective: the Monte Carlo negative ELBO of the whole data set (lower is better)
+    objective: the negative ELBO of the whole data set (lower is better), estimated with the same draws at
+               every logged step (common random numbers), so two steps' values differ only because q changed
     rmse:      RMSE of the current posterior means against the true fluxes
     """
 
@@ -57,30 +58,46 @@ def check_options(lr, iterations, num_samples, log_every):
     )
 
 
-def optimise(step, iterations, log_every, rmse, callback=None, progress=False, desc=""):
-    """Call `step` for `iterations` SGD updates, logging every `log_every` steps and at the last.
+def logged(i, iterations, log_every):
+    """Whether step i is logged: every step below 10, then 10, 20, 50, 100, 200, 500, ... below `log_every`,
+    every `log_every`-th step after that, and the last. Early steps are logged densely because that is
+    where a learning rate that is too large shows itself (a run can diverge in its first three steps)."""
+    if i < 10 or i % log_every == 0 or i == iterations - 1:
+        return True
+    if i >= log_every:
+        return False
+    head = i
+    while head % 10 == 0:
+        head //= 10
+    return head in (1, 2, 5)
 
-    step:     (with_value: bool) -> the objective before this update (a float) if asked, else None;
-              it makes one update either way
-    rmse:     () -> float, scored at logged steps, before their update
+
+def optimise(step, score, iterations, log_every, callback=None, progress=False, desc=""):
+    """Call `step` for `iterations` SGD updates, logging the steps `logged` picks.
+
+    step:     () -> True after one update, or False, without updating, when the current parameters are
+              no longer finite (the step before overshot); that step is then logged and training stops
+    score:    () -> (objective, rmse) of the current parameters, at logged steps, before their update
     callback: receives each LogRecord; a truthy return stops training (a new slider value, say)
-    Stops early, with history.diverged set, at the first logged objective that is NaN or infinite.
+    Stops early, with history.diverged set, at the first step whose objective is NaN or infinite.
     """
     history = History()
     bar = tqdm(range(iterations), desc=desc, disable=not progress, leave=False)
     for i in bar:
-        if i % log_every and i != iterations - 1:
-            step(False)
-            continue
-        error = rmse()
-        objective = step(True)
+        finite = True
+        if not logged(i, iterations, log_every):
+            finite = step()
+            if finite:
+                continue
+        objective, error = score() if finite else (math.nan, math.nan)
         history.diverged = not math.isfinite(objective)
         record = LogRecord(i, objective, math.nan if history.diverged else error)
         history.records.append(record)
-        bar.set_postfix(objective=f"{objective:.4g}", rmse=f"{record.rmse:.4g}", refresh=False)
+        bar.set_postfix(objective=f"{record.objective:.4g}", rmse=f"{record.rmse:.4g}", refresh=False)
         if callback is not None and callback(record):
             history.stopped = True
         if history.diverged or history.stopped:
             break
+        step()
     bar.close()
     return history

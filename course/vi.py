@@ -29,6 +29,8 @@ from .likelihood import StarLikelihood, flux_log_prior, flux_prior_score, normal
 from .metrics import flux_rmse, sky_subtracted_flux
 from .training import History, check_options, optimise
 
+SCORING_STREAM = 2**32  # seed + this seeds the draws a fit scores its logged objective with
+
 
 def support_shift(flux_prior):
     """None for a Normal prior (q is Normal in f); x_m for a Pareto prior (q is the shifted LogNormal of (6))."""
@@ -151,6 +153,14 @@ class VIResult:
         return self.history.diverged
 
 
+def scoring_draws(n, num_samples, seed, device=None):
+    """(n, num_samples) standard Normal draws for the objective a fit logs, the same at every logged step
+    (common random numbers: two logged values then differ only because q changed, not by Monte Carlo
+    noise). Drawn from a stream of their own, so the draws that training uses are those it used without them."""
+    rng = make_generator(seed + SCORING_STREAM, device)
+    return torch.randn(num_samples, n, generator=rng, dtype=torch.float64, device=device).T
+
+
 def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None, progress=False,
            log_every=200, device=None):
     """Fit q to each image's flux posterior by minimising (3): a Normal q by plain SGD, as the lab does;
@@ -166,8 +176,10 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
     positive without a clamp. q_loc starts at log(max(sky-subtracted flux - x_m, sqrt(P b))) (sqrt(P b), the
     sky-subtracted flux's noise SD, for stars that look fainter than the edge) and q_scale at 0.5.
 
-    Each step draws `num_samples` fresh eps per image from a generator seeded with `seed`. A NaN or
-    infinite objective (too large an lr) ends the fit early with `result.diverged` set; it does not raise.
+    Each step draws `num_samples` fresh eps per image from a generator seeded with `seed`; the logged
+    objective is (3) per draw, with `num_samples` draws per image fixed for the whole fit (scoring_draws).
+    A NaN or infinite objective (too large an lr) ends the fit early with `result.diverged` set, at the
+    step where it happened; it does not raise.
     """
     device = resolve_device(device)
     data = data.to(device)
@@ -192,12 +204,12 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
         def scale():
             return q_sd.clamp(min=1e-4) if shift is None else q_sd.exp()  # (n,)
 
-        def step(with_value):
-            eps = torch.randn(num_samples, data.n, generator=rng, dtype=torch.float64, device=device).T  # (n, S)
+        def step():
             sd = scale()
-            q = (q_mean, sd, eps, data.prior, likelihood)
-            value = neg_elbo(*q, shift=shift).item() / num_samples if with_value else None
-            q_mean.grad, d_sd = neg_elbo_grad(*q, shift=shift)
+            if not torch.isfinite(q_mean + sd).all():
+                return False  # the last step overshot: nothing left to update
+            eps = torch.randn(num_samples, data.n, generator=rng, dtype=torch.float64, device=device).T  # (n, S)
+            q_mean.grad, d_sd = neg_elbo_grad(q_mean, sd, eps, data.prior, likelihood, shift=shift)
             if shift is None:
                 q_sd.grad = d_sd * (q_sd >= 1e-4)  # the clamp passes no gradient below its floor
             else:
@@ -205,11 +217,17 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
             optimizer.step()
             if shift is not None:
                 schedule.step()
-            return value
+            return True
 
-        history = optimise(step, iterations, log_every,
-                           rmse=lambda: flux_rmse(data.true_fluxes, flux_moments(q_mean, scale(), shift)[0]),
-                           callback=callback, progress=progress, desc="per-image VI")
+        score_eps = scoring_draws(data.n, num_samples, seed, device)  # (n, S), the same at every logged step
+
+        def score():
+            sd = scale()
+            objective = neg_elbo(q_mean, sd, score_eps, data.prior, likelihood, shift=shift).item() / num_samples
+            return objective, flux_rmse(data.true_fluxes, flux_moments(q_mean, sd, shift)[0])
+
+        history = optimise(step, score, iterations, log_every, callback=callback, progress=progress,
+                           desc="per-image VI")
         if shift is None:
             return VIResult(q_mean, scale(), history)
         mean, sd = flux_moments(q_mean, scale(), shift)

@@ -180,21 +180,31 @@ def posterior_table(data, grid, approximations, images=(0, 1, 2)):
     return "\n".join(lines)
 
 
-def learning_curves(histories, title="RMSE of the posterior means on the training images"):
-    """RMSE against SGD step for each run: {label: list of LogRecord} (a History's records, or a callback's). Figure."""
-    fig = Figure(figsize=(7, 3.2), dpi=72)
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.12, right=0.98, bottom=0.16, top=0.9)
+def learning_curves(histories):
+    """The objective and the RMSE against SGD step for each run: {label: list of LogRecord} (a History's
+    records, or a callback's). Figure with two panels, both axes logarithmic (the step axis linear below 1),
+    so that the first few steps, where a run that diverges blows up, are as visible as the last thousands.
+    A run that diverged ends with an x at its last finite value, and its label says at which step."""
+    fig = Figure(figsize=(11, 3.4), dpi=72)
+    axes = fig.subplots(1, 2)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.9, wspace=0.22)
     for label, records in histories.items():
-        finite = [(r.step, r.rmse) for r in records if math.isfinite(r.rmse)]
-        ax.plot([s for s, _ in finite], [v for _, v in finite], marker=".", label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("SGD step")
-    ax.set_ylabel("RMSE (flux units)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
+        diverged = bool(records) and not math.isfinite(records[-1].objective)
+        if diverged:
+            label = f"{label}: diverged at step {records[-1].step}"
+        for ax, values in zip(axes, ([r.objective for r in records], [r.rmse for r in records])):
+            finite = [(r.step, v) for r, v in zip(records, values) if math.isfinite(v)]
+            line, = ax.plot([s for s, _ in finite], [v for _, v in finite], marker=".", markersize=3, label=label)
+            if diverged and finite:
+                ax.plot(*finite[-1], marker="x", markersize=10, color=line.get_color())
+    for ax, what in zip(axes, ("negative ELBO, all training images (fixed draws)",
+                               "RMSE of the posterior means (flux units)")):
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_yscale("log")
+        ax.set_xlabel("SGD step")
+        ax.set_title(what, fontsize=10)
+    axes[1].legend(fontsize=8)
     return fig
-
 
 
 class LearningRateExplorer(Explorer):

@@ -63,7 +63,37 @@ def test_same_seed_same_encoder(data):
 def test_history_and_callback(data):
     seen = []
     fit = course.fit_amortized(data, iterations=1200, callback=seen.append)
-    assert fit.history.steps == [0, 500, 1000, 1199] and [r.step for r in seen] == fit.history.steps
+    assert fit.history.steps == list(range(10)) + [10, 20, 50, 100, 200, 500, 1000, 1199]
+    assert [r.step for r in seen] == fit.history.steps
+
+
+def test_logged_objective_is_over_every_image_with_the_same_draws(data):
+    """Not one minibatch's value: (3) per draw over all n images, with fixed draws, at the starting encoder."""
+    from course.likelihood import StarLikelihood
+    from course.vi import neg_elbo, scoring_draws
+    from course.amortized import encoder_posterior
+    fit = course.fit_amortized(data, iterations=1, num_samples=16, seed=5)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)  # the weights fit_amortized starts from
+        encoder = course.StarEncoder(data.img_dim, 64, batch_norm=True)
+    q_mean, q_sd = encoder_posterior(encoder, data.images)
+    want = float(neg_elbo(q_mean, q_sd, scoring_draws(data.n, 16, 5), data.prior,
+                          StarLikelihood(data.images, data.psf, data.background))) / 16
+    assert fit.history.objectives[0] == pytest.approx(want, rel=1e-9)
+
+
+def test_logging_does_not_change_the_encoder(data):
+    often = course.fit_amortized(data, iterations=200, log_every=1)
+    rarely = course.fit_amortized(data, iterations=200, log_every=1000)
+    assert len(often.history) == 200
+    torch.testing.assert_close(often.posterior()[0], rarely.posterior()[0], rtol=0, atol=0)
+
+
+def test_a_run_that_diverges_in_its_first_steps_is_logged_where_it_did(data):
+    """Without BatchNorm the lab's encoder blows up within a few steps at lr 1e-3: the history shows those steps."""
+    fit = course.fit_amortized(data, batch_norm=False, iterations=8000, log_every=500)
+    assert fit.diverged and fit.history.steps[-1] < 10
+    assert fit.history.objectives[1] > 1e6 * fit.history.objectives[0]  # it exploded before it became NaN
 
 
 def test_divergence_is_reported_not_raised(data):

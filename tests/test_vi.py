@@ -56,10 +56,29 @@ def test_agrees_with_the_labs_loop(data):
     assert abs(course.flux_rmse(grid.mean, ours.q_mean) - course.flux_rmse(grid.mean, lab_mean)) < 150
 
 
-def test_history_logs_every_200_steps_and_the_last(vi):
-    assert vi.history.steps == list(range(0, 3000, 200)) + [2999]
+def test_history_logs_the_first_steps_densely_then_every_200_and_the_last(vi):
+    assert vi.history.steps == list(range(10)) + [10, 20, 50, 100] + list(range(200, 3000, 200)) + [2999]
     assert vi.history.objectives[-1] < vi.history.objectives[0]
     assert not vi.diverged and not vi.history.stopped
+
+
+def test_logged_objective_is_minus_the_elbo_per_draw_with_the_same_draws_at_every_step(data):
+    """Step 0 is logged before any update: its objective is (3) at the starting q with the fit's scoring draws."""
+    from course.likelihood import StarLikelihood
+    from course.vi import neg_elbo, scoring_draws
+    fit = course.fit_vi(data, iterations=1, num_samples=32, seed=3)
+    start = course.sky_subtracted_flux(data) + 5000
+    eps = scoring_draws(data.n, 32, 3)  # (n, 32)
+    want = float(neg_elbo(start, torch.full((data.n,), 100.0, dtype=torch.float64), eps, data.prior,
+                          StarLikelihood(data.images, data.psf, data.background))) / 32
+    assert fit.history.objectives[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_logging_does_not_change_the_fit(data):
+    """Scoring uses draws of its own: the q after 300 steps is the same however often the fit logs."""
+    often, rarely = course.fit_vi(data, iterations=300, log_every=1), course.fit_vi(data, iterations=300, log_every=1000)
+    assert len(often.history) == 300 and rarely.history.steps == list(range(10)) + [10, 20, 50, 100, 200, 299]
+    assert torch.equal(often.q_mean, rarely.q_mean) and torch.equal(often.q_sd, rarely.q_sd)
 
 
 def test_same_seed_same_fit_other_seed_other_fit(data):
@@ -79,7 +98,7 @@ def test_divergence_is_reported_not_raised(data):
 def test_callback_sees_each_logged_step_and_can_stop(data):
     seen = []
     fit = course.fit_vi(data, iterations=1000, log_every=100, callback=lambda r: seen.append(r) or r.step >= 300)
-    assert [r.step for r in seen] == [0, 100, 200, 300]
+    assert [r.step for r in seen] == list(range(10)) + [10, 20, 50, 100, 200, 300]
     assert fit.history.stopped and fit.history.records == seen
 
 

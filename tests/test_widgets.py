@@ -127,8 +127,19 @@ def test_compare_posteriors_overlays_each_q_as_a_normal_density(data, grid):
     assert f"{float(grid.mean[4] + 500):11,.0f}" in table and f"{float(data.true_fluxes[1]):9,.0f}" in table
 
 
-def test_learning_curves_plot_the_logged_rmse(data):
+def test_learning_curves_plot_the_logged_objective_and_rmse(data):
     fit = course.fit_vi(data, iterations=400, log_every=100)
     fig = learning_curves({"vi": fit.history.records})
-    line = fig.get_axes()[0].get_lines()[0]
-    assert list(line.get_xdata()) == fit.history.steps and list(line.get_ydata()) == fit.history.rmses
+    objective, rmse = (ax.get_lines()[0] for ax in fig.get_axes())
+    assert list(objective.get_xdata()) == fit.history.steps and list(objective.get_ydata()) == fit.history.objectives
+    assert list(rmse.get_xdata()) == fit.history.steps and list(rmse.get_ydata()) == fit.history.rmses
+
+
+def test_learning_curves_show_where_a_run_diverged(data):
+    """A run that blows up in its first steps is drawn up to its last finite value, marked, and named."""
+    fit = course.fit_amortized(data, batch_norm=False, iterations=8000, log_every=500)
+    fig = learning_curves({"no BatchNorm": fit.history.records})
+    ax = fig.get_axes()[1]
+    curve, mark = ax.get_lines()[:2]
+    assert list(curve.get_xdata()) == fit.history.steps[:-1] and mark.get_marker() == "x"
+    assert ax.get_legend().get_texts()[0].get_text() == f"no BatchNorm: diverged at step {fit.history.steps[-1]}"
