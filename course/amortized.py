@@ -6,9 +6,7 @@ minimise the same negative ELBO (3) of course.vi; inference for a new image is t
 Two designs share one StarEncoder and one fit_amortized, chosen by options:
 
 * the lab's (`standardized=False, batch_norm=True`, SGD on the 16 images): raw counts in, raw flux
-  units out, log q_sd clamped to [-6, 6] and a BatchNorm that uses the statistics of the batch. Its
-  q_sd cannot exceed e^6 ~ 403, a quarter of the posterior SD (~1,660), and its answer for one image
-  depends on the other images in the batch;
+  units out, log q_sd clamped to [-6, 6], and a BatchNorm that uses the statistics of the batch;
 * the standardized one (`standardized=True, batch_norm=False`, Adam, `fresh_images=True`): counts
   in units of the sky's Poisson SD, outputs in units of the prior (13), no batch statistics, and
   trained on new images drawn from the model at every step, so that it sees the whole prior rather
@@ -34,8 +32,7 @@ class StarEncoder(nn.Module):
     """Image counts -> (q_mean, q_sd) by a two-hidden-layer ReLU network, in one of two designs.
 
     standardized=None (the lab's design): the network reads raw counts and its outputs are q_mean in
-    flux units and log q_sd, clamped to [-6, 6]. The clamp caps q_sd at e^6 ~ 403 flux units and
-    passes no gradient beyond it.
+    flux units and log q_sd, clamped to [-6, 6] before exp.
 
     standardized=(background, flux_mean, flux_sd): the model's scales, so that every number the
     network sees or makes is of order one. With out = net(x_std), x_std = (x - b) / sqrt(b),
@@ -43,13 +40,11 @@ class StarEncoder(nn.Module):
         q_mean = flux_mean + flux_sd * out_0,
         q_sd   = flux_sd * exp(B tanh(out_1 / B)),     B = LOG_SD_BOUND,                      (13)
 
-    so an untrained network starts at the prior, and log(q_sd / flux_sd) is bounded smoothly (its
-    gradient never vanishes outright, as a clamp's does).
+    so an untrained network starts at the prior, and log(q_sd / flux_sd) lies in (-B, B).
 
     batch_norm=True batch-normalises the second hidden layer with the statistics of the batch it is
-    given (track_running_stats=False), in training and in scoring alike, as the lab trains it. The
-    price is that an image's posterior depends on the other images in its batch, and one image alone
-    cannot be scored; the module keeps no running averages for PyTorch's eval mode to switch to.
+    given (track_running_stats=False), in training and in scoring alike, as the lab trains and scores it; the
+    module keeps no running averages for PyTorch's eval mode to switch to. One image alone cannot be scored.
     """
 
     def __init__(self, img_dim=15, hidden_width=64, batch_norm=True, standardized=None):

@@ -69,8 +69,8 @@ def shifted_lognormal_parameters(q_mean, q_sd, shift):
 
     For an encoder, which speaks in fluxes and may put q_mean below the edge while it learns, the gap
     q_mean - shift is first passed through a softplus of width shift / 1000 (43 flux units for the lab's
-    stars; equal to the gap to 1e-6 once it exceeds 14 widths), and everything is computed in logs, so that no gap, however negative, gives -inf or a dead
-    gradient (log softplus(x) -> x as x -> -inf).
+    stars; equal to the gap to 1e-6 once it exceeds 14 widths), and everything is computed in logs, so that
+    no gap, however negative, gives -inf or a vanishing gradient (log softplus(x) -> x as x -> -inf).
     """
     width = shift / 1000
     x = (q_mean - shift) / width
@@ -80,12 +80,9 @@ def shifted_lognormal_parameters(q_mean, q_sd, shift):
 
 
 def neg_elbo(q_mean, q_sd, eps, flux_prior, likelihood, rows=None, shift=None):
-    """The Monte Carlo estimate of (3), summed over images and samples as the lab sums it:
-
-        sum_i sum_s [log q(f_is) - log p(f_is) - log p(x_i | f_is)],   f_is = q_mean_i + q_sd_i eps_is
-
-    or, with `shift` (the Pareto prior's x_m), f_is = shift + exp(z_is), z_is = q_mean_i + q_sd_i eps_is,
-    and log q by (6).
+    """The Monte Carlo estimate of (3) from the draws `eps`, summed over images and draws as the lab sums it,
+    with fluxes f = q_mean + q_sd eps; or, with `shift` (the Pareto prior's x_m), f = shift + exp(z),
+    z = q_mean + q_sd eps, and log q by (6).
 
     q_mean, q_sd: (m,) the variational parameters of m images (of f, or of z with a shift)
     eps:          (m, S) standard Normal draws
@@ -167,8 +164,7 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
     under a Pareto prior, the shifted LogNormal q of (6) by Adam.
 
     Normal q (Normal prior): lr defaults to the lab's 100; q_mean starts at the sky-subtracted flux + 5000
-    and q_sd at 100; q_sd is clamped at 1e-4 before use, so that q stays a proper distribution when a step
-    pushes q_sd below zero.
+    and q_sd at 100; q_sd is clamped at 1e-4 before use, as the lab's code does.
     Shifted LogNormal q (Pareto prior): lr defaults to 0.05. Adam, because the curvature of (3) in the
     mean of z = log(f - x_m) grows as (f - x_m)^2, which differs by a factor of 10^3-10^4 between a star
     near the edge and a bright one, so no single SGD step size suits every image; Adam scales each

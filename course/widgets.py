@@ -184,23 +184,31 @@ def learning_curves(histories):
     """The objective and the RMSE against SGD step for each run: {label: list of LogRecord} (a History's
     records, or a callback's). Figure with two panels, both axes logarithmic (the step axis linear below 1),
     so that the first few steps, where a run that diverges blows up, are as visible as the last thousands.
-    A run that diverged ends with an x at its last finite value, and its label says at which step."""
+    The vertical range is that of the runs that did not diverge; a run that did leaves through the top, with
+    an x at the step of its last finite value, and its label says at which step it diverged."""
     fig = Figure(figsize=(11, 3.4), dpi=72)
     axes = fig.subplots(1, 2)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.9, wspace=0.22)
-    for label, records in histories.items():
-        diverged = bool(records) and not math.isfinite(records[-1].objective)
-        if diverged:
-            label = f"{label}: diverged at step {records[-1].step}"
-        for ax, values in zip(axes, ([r.objective for r in records], [r.rmse for r in records])):
-            finite = [(r.step, v) for r, v in zip(records, values) if math.isfinite(v)]
+    runs = {label: (records, bool(records) and not math.isfinite(records[-1].objective))
+            for label, records in histories.items()}
+    for ax, field, what in zip(axes, ("objective", "rmse"), ("negative ELBO, all training images (fixed draws)",
+                                                            "RMSE of the posterior means (flux units)")):
+        kept = [v for records, diverged in runs.values() if not diverged
+                for v in (getattr(r, field) for r in records) if math.isfinite(v) and v > 0]
+        top = max(kept) * 1.5 if kept else None
+        for label, (records, diverged) in runs.items():
+            finite = [(r.step, getattr(r, field)) for r in records if math.isfinite(getattr(r, field))]
+            if diverged:
+                label = f"{label}: diverged at step {records[-1].step}"
             line, = ax.plot([s for s, _ in finite], [v for _, v in finite], marker=".", markersize=3, label=label)
             if diverged and finite:
-                ax.plot(*finite[-1], marker="x", markersize=10, color=line.get_color())
-    for ax, what in zip(axes, ("negative ELBO, all training images (fixed draws)",
-                               "RMSE of the posterior means (flux units)")):
+                step, value = finite[-1]
+                ax.plot(step, value if top is None else min(value, top), marker="x", markersize=10, clip_on=False,
+                        color=line.get_color())
         ax.set_xscale("symlog", linthresh=1)
         ax.set_yscale("log")
+        if kept:
+            ax.set_ylim(min(kept) / 1.5, top)
         ax.set_xlabel("SGD step")
         ax.set_title(what, fontsize=10)
     axes[1].legend(fontsize=8)
