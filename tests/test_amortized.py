@@ -219,3 +219,21 @@ def test_fresh_images_never_reads_the_data_images(data, fresh_fit):
     again = course.fit_amortized(other, batch_norm=False, standardized=True, fresh_images=True, optimizer="adam",
                                  lr=3e-3, iterations=1000, minibatch=32, num_samples=16)
     torch.testing.assert_close(again.posterior(data.images)[0], fresh_fit.posterior(data.images)[0], rtol=0, atol=0)
+
+
+def live_units(fit, images):
+    """How many first-layer ReLUs of the encoder are on for at least one of `images`."""
+    with torch.no_grad():
+        hidden = fit.encoder.net[:2](images.reshape(images.shape[0], -1).float())  # (m, width)
+    return int((hidden.amax(0) > 0).sum())
+
+
+def test_the_narrow_encoder_dies_and_the_wide_one_does_not(data):
+    """What vi_stars' Exercise 9 model answer says: at lr 1e-3 every first-layer unit of the width-8 encoder is off
+    for every image within five steps, so it gives all images one q_mean; at 1e-2, and at width 64, some live."""
+    dead = course.fit_amortized(data, hidden_width=8, iterations=5)
+    assert live_units(dead, data.images) == 0
+    later = course.fit_amortized(data, hidden_width=8, iterations=300)
+    assert live_units(later, data.images) == 0 and float(later.posterior()[0].std()) == 0.0
+    assert live_units(course.fit_amortized(data, hidden_width=8, lr=1e-2, iterations=300), data.images) > 0
+    assert live_units(course.fit_amortized(data, hidden_width=64, iterations=300), data.images) > 0
