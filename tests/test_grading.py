@@ -203,6 +203,61 @@ def test_sandbox_runs_this_interpreter_wherever_it_lives(tmp_path):
     sandbox.check(tmp_path)
 
 
+def test_resolve_through_names_every_link_on_the_way(tmp_path):
+    (tmp_path / "real" / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venvs").symlink_to("real")                      # relative, to a folder
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / ".venv").symlink_to(tmp_path / "venvs" / "venv")  # absolute, through the first
+    links, real = sandbox.resolve_through(tmp_path / "course" / ".venv" / "bin" / ".." / "bin")
+    assert links == [(tmp_path / "course" / ".venv", str(tmp_path / "venvs" / "venv")), (tmp_path / "venvs", "real")]
+    assert real == tmp_path / "real" / "venv" / "bin"
+
+
+# Run by the interpreter of a venv reached through a link: the sandbox's own check, then a sandboxed kernel
+# (the kernelspec make grade writes) that runs one cell.
+KERNEL_PROBE = """
+import os, sys
+from pathlib import Path
+from jupyter_client import KernelManager
+from grading import sandbox
+
+scratch = Path(sys.argv[1])
+sandbox.check(scratch / "check")
+share, work, ipc = scratch / "share", scratch / "work", scratch / "ipc"
+for folder in (share, work, ipc):
+    folder.mkdir(parents=True)
+os.environ["JUPYTER_PATH"] = str(share)
+km = KernelManager(kernel_name=sandbox.write_kernelspec(share, work, ipc))
+km.transport, km.ip, km.connection_file = "ipc", str(ipc / "kernel"), str(ipc / "connection.json")
+km.start_kernel()
+try:
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    printed = []
+    kc.execute_interactive("import sys, os; print(sys.executable, sys.prefix, os.path.realpath(sys.prefix))",
+                           timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+    print("KERNEL SAYS", "".join(printed), end="")
+finally:
+    km.shutdown_kernel(now=True)
+"""
+
+
+def test_a_sandboxed_kernel_starts_from_a_venv_that_is_a_symbolic_link(tmp_path):
+    """`.venv` in the course, linked to a venv elsewhere: the kernel is started by the link's path, which must exist
+    in the sandbox beside the real files."""
+    require_bubblewrap()
+    course = tmp_path / "a-course"
+    course.mkdir()
+    real = VENV.resolve()
+    (course / ".venv").symlink_to(real, target_is_directory=True)
+    run = subprocess.run([str(course / ".venv" / "bin" / "python"), "-c", KERNEL_PROBE, str(tmp_path / "scratch")],
+                         cwd=course, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = run.stdout.split("KERNEL SAYS ", 1)[1].split()
+    assert said == [str(course / ".venv" / "bin" / "python"), str(course / ".venv"), str(real)]
+
+
 def test_sandbox_is_built_from_this_machine(tmp_path):
     require_bubblewrap()
     argv = sandbox.bwrap_argv(tmp_path / "work", tmp_path / "ipc")
