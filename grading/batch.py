@@ -316,8 +316,11 @@ def main(argv=None):
         outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
                              limited=limited, assignment=assignment)
     except sandbox.SandboxUnavailable as err:
-        raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
-                         "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
+        # installing bubblewrap is the fix only when it is missing; otherwise the message says what failed
+        fix = "Install bubblewrap (apt-get install bubblewrap)" if isinstance(err, sandbox.BubblewrapMissing) else \
+            "Fix what failed (above)"
+        raise SystemExit(f"cannot grade safely: {err}\n{fix}, or grade unsandboxed on purpose with "
+                         "`make grade SANDBOX=off` (student code then runs as you).")
     except CanaryFailed as err:
         text = (f"{assignment}: NOTHING GRADED. The reference solution, graded first in the same sandbox, did not "
                 f"score full marks, so grades of this class would be wrong.\nWhy: {err}\n")

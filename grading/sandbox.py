@@ -28,7 +28,11 @@ FILE_LIMIT = 256 * 2**20
 
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap is missing or cannot create namespaces on this machine."""
+    """The sandbox cannot start on this machine; the message says what failed."""
+
+
+class BubblewrapMissing(SandboxUnavailable):
+    """bubblewrap itself is not installed: the one case where installing it is the fix."""
 
 
 # The course package graded with is bound here, and found first on the kernel's PYTHONPATH: the kernel
@@ -124,7 +128,7 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+        raise BubblewrapMissing("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
     # bwrap itself starts with an empty environment: inside, it is PID 1, and /proc/1/environ shows its own
     env_tool = shutil.which("env") or "/usr/bin/env"
     if user is None:
@@ -210,8 +214,11 @@ def check(scratch):
     run = subprocess.run(argv + [sys.executable, "-c", "import torch, course; print(course.__file__)"],
                          capture_output=True, text=True, timeout=120)
     if run.returncode != 0:
-        raise SandboxUnavailable(f"the grading sandbox could not start a Python that imports torch and course "
-                                 f"(course bound from {Path(course.__file__).resolve().parent}): {run.stderr.strip()[-800:]}")
+        roots, links = interpreter_paths()
+        made = "".join(f", {link} -> {target}" for link, target in sorted(links.items()))
+        raise SandboxUnavailable(f"the grading sandbox could not start {sys.executable}, a Python that imports torch "
+                                 f"and course (bound read-only: {', '.join(map(str, roots))}{made}; course bound from "
+                                 f"{Path(course.__file__).resolve().parent}): {run.stderr.strip()[-800:]}")
     if not run.stdout.strip().startswith(f"{COURSE_LIB}/course/"):
         raise SandboxUnavailable(f"the grading sandbox imports course from {run.stdout.strip()}, not from "
                                  f"{Path(course.__file__).resolve().parent}")

@@ -174,7 +174,22 @@ def test_grading_without_a_sandbox_stops_unless_asked(tmp_path, monkeypatch, cap
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)  # a machine without bubblewrap
     with pytest.raises(SystemExit) as stop:
         batch.main([])
-    assert "bubblewrap" in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert "apt-get install bubblewrap" in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert not (course / "autograded" / "someone").exists()
+
+
+def test_a_sandbox_that_cannot_start_names_the_path_and_does_not_advise_installing_bubblewrap(tmp_path, monkeypatch):
+    """bubblewrap is installed: what failed is the interpreter's path, and the message says which."""
+    require_bubblewrap()
+    course = copy_course(tmp_path, COURSE_FILES)
+    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
+    monkeypatch.chdir(course)
+    gone = tmp_path / "elsewhere" / ".venv" / "bin" / "python"  # a venv deleted under the course's feet
+    monkeypatch.setattr(sys, "executable", str(gone))
+    with pytest.raises(SystemExit) as stop:
+        batch.main([])
+    assert str(gone) in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert "install bubblewrap" not in str(stop.value).lower()
     assert not (course / "autograded" / "someone").exists()
 
 
