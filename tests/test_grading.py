@@ -331,6 +331,31 @@ def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
     assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()
 
 
+def test_the_canary_of_an_assignment_with_a_code_answer_graded_by_hand_aims_at_its_autograder_tests(tmp_path,
+                                                                                                   monkeypatch):
+    """nbgrader's own ps1/problem1.ipynb, graded as the canary grades: its Part D (2 points, a code answer graded by
+    hand) is no part of the target, and whatever the canary reports is an autograder test, named, with its message."""
+    require_bubblewrap()
+    import nbgrader as package
+    from grading import cells, submissions
+    monkeypatch.setattr(submissions, "ASSIGNMENTS", ("ps1",))
+    monkeypatch.setenv("PATH", batch.environment()["PATH"])
+    course = copy_course(tmp_path, ("nbgrader_config.py",))
+    (course / "source" / "ps1").mkdir(parents=True)
+    problem1 = Path(package.__file__).parent / "docs/source/user_guide/source/ps1/problem1.ipynb"
+    shutil.copy(problem1, course / "source" / "ps1" / "ps1.ipynb")
+    subprocess.run(nbgrader("generate_assignment", "ps1"), cwd=course, env=venv_env(), check=True, capture_output=True)
+    tests = cells.autograder_points(read(problem1))
+    try:
+        batch.canary(course, batch.course_directory(course).course_id, tmp_path / "scratch", True, 60, 300,
+                     assignment="ps1")
+    except batch.CanaryFailed as failed:
+        why = str(failed)
+        assert why.startswith("it scored ") and " of 3 autograded points; " in why
+        named = [part.split(" (")[0] for part in why.split("; ")[1:]]
+        assert named and set(named) <= set(tests), why  # Part D (sum_of_squares_application) is never one
+
+
 def test_a_sandbox_that_cannot_import_course_stops_grading_and_says_from_where(tmp_path, monkeypatch):
     require_bubblewrap()
     broken = tmp_path / "elsewhere" / "course"
