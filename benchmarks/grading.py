@@ -17,6 +17,7 @@ import nbformat
 from nbgrader.preprocessors import Execute
 
 from grading import batch
+from grading.cells import is_autograder_test
 from grading.execute import GuardedExecute
 from grading.submissions import ASSIGNMENT, answered, autograded_points, copy_course
 
@@ -57,8 +58,7 @@ def execute_seconds(preprocessor, runs=3):
             start = time.perf_counter()
             preprocessor(timeout=300).preprocess(nb, {"metadata": {"path": tmp}})
             times.append(time.perf_counter() - start)
-        errors = [o for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-                  for o in c.outputs if o.output_type == "error"]
+        errors = [o for c in nb.cells if is_autograder_test(c) for o in c.outputs if o.output_type == "error"]
         assert not errors, errors
     return statistics.median(times)
 

@@ -3,7 +3,8 @@
     python -m grading.batch [--jobs N] [--sandbox off] [--cell-timeout S]     (or: make grade JOBS=N)
 
 1. grades the reference solution first, in the same sandbox, into a throw-away gradebook (the canary):
-   unless it scores full marks, nothing is graded and the report says why;
+   unless it earns every point of every autograder test, nothing is graded and the report names each failing
+   test and its message (answers graded by hand are not its business: grading.cells);
 2. checks each submitted/<student>/ and stages a repaired copy (grading.preflight);
 3. runs `nbgrader autograde` for each student in its own process, N at a time, each kernel in a
    bubblewrap sandbox (grading.sandbox) with one torch thread;
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import limits, preflight, sandbox
+from grading.cells import autograder_points, is_autograder_test
 from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, ASSIGNMENTS, answered, nbgrader, notebook, venv_env
 
@@ -41,7 +43,7 @@ LIMIT_POLL = 0.5  # seconds between two looks at whether a kernel reached its pr
 
 
 class CanaryFailed(RuntimeError):
-    """The reference solution did not score full marks: grading this class would be wrong."""
+    """The reference solution did not earn full autograded marks: grading this class would be wrong."""
 
 
 @dataclass
@@ -137,9 +139,36 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     return code, tail, hit, stopped_reason(job / "stops.jsonl")
 
 
+def autograded_scores(gb, student, tests, assignment=ASSIGNMENT):
+    """{grade_id: score} the gradebook holds for the student's autograder tests (`tests`: {grade_id: points}).
+
+    Not nbgrader's code_score: that sums every graded code cell, a code answer graded by hand included."""
+    name = Path(notebook(assignment)).stem
+    return {gid: gb.find_grade(gid, name, assignment, student).score for gid in tests}
+
+
+def shortfall(tests, scores, graded):
+    """"" if every autograder test earned its points, else why not: the total, then each failing test by grade_id
+    with its message (the last error its cell shows), in notebook order. graded: the autograded notebook."""
+    lost = {gid: scores.get(gid) or 0 for gid, points in tests.items() if (scores.get(gid) or 0) < points}
+    if not lost:
+        return ""
+    messages = {}
+    for cell in graded.cells:
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"] if is_autograder_test(cell) else []
+        if errors:
+            messages[cell.metadata.nbgrader.grade_id] = f"{errors[-1].ename}: {errors[-1].evalue}"
+    failed = [f"{gid} ({score:g} of {tests[gid]:g}): "
+              f"{messages.get(gid, 'no error in its output (a partial score, or the cell is missing)')}"[:300]
+              for gid, score in lost.items()]
+    return (f"it scored {sum(scores.get(g) or 0 for g in tests):g} of {sum(tests.values()):g} autograded points; "
+            + "; ".join(failed))
+
+
 def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none", assignment=ASSIGNMENT):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
-    throw-away gradebook; raise CanaryFailed, saying which tests failed and why, unless it scores full marks."""
+    throw-away gradebook; raise CanaryFailed, naming each failing test and why, unless every autograder test
+    earns its points. Answers graded by hand cannot be earned here, so they are no part of the target."""
     folder = Path(scratch) / "canary"
     db_url = f"sqlite:///{folder / 'gradebook.db'}"
     (folder / "submitted" / CANARY / assignment).mkdir(parents=True)
@@ -150,14 +179,12 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
                                  assignment=assignment)
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
+    tests = autograder_points(nbformat.read(Path(root) / "source" / notebook(assignment), as_version=4))
     with Gradebook(db_url, course_id) as gb:
-        submission = gb.find_submission(assignment, CANARY)
-        score, full = submission.code_score, submission.max_code_score
-    if score != full:
-        graded = nbformat.read(folder / "autograded" / CANARY / notebook(assignment), as_version=4)
-        failed = [f"{c.metadata.nbgrader.grade_id}: {o.ename}: {o.evalue}"[:300] for c in graded.cells
-                  if c.metadata.get("nbgrader", {}).get("grade") for o in c.get("outputs", []) if o.output_type == "error"]
-        raise CanaryFailed(f"it scored {score:g} of {full:g}; " + "; ".join(failed or ["no test said why"]))
+        scores = autograded_scores(gb, CANARY, tests, assignment)
+    why = shortfall(tests, scores, nbformat.read(folder / "autograded" / CANARY / notebook(assignment), as_version=4))
+    if why:
+        raise CanaryFailed(why)
 
 
 def stopped_reason(stops_file):
@@ -171,14 +198,16 @@ def stopped_reason(stops_file):
     return f"stopped in {stop['cell']}: {stop['why']}"
 
 
-def collect(coursedir, outcome, assignment=ASSIGNMENT):
+def collect(coursedir, outcome, tests, assignment=ASSIGNMENT):
+    """The student's autograded points (of `tests`, {grade_id: points}) into `outcome`, for the report."""
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
-            submission = gb.find_submission(assignment, outcome.student)
+            gb.find_submission(assignment, outcome.student)
         except MissingEntry:
             outcome.error = outcome.error or "nbgrader recorded no submission"
             return
-        outcome.score, outcome.max_score = submission.code_score, submission.max_code_score
+        outcome.score = sum(score or 0 for score in autograded_scores(gb, outcome.student, tests, assignment).values())
+        outcome.max_score = sum(tests.values())
 
 
 def parse_shard(text):
@@ -239,7 +268,7 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                     outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
         for outcome in outcomes.values():
             if not outcome.error:
-                collect(coursedir, outcome, assignment)
+                collect(coursedir, outcome, autograder_points(release), assignment)
     return [outcomes[s] for s in students]
 
 
@@ -316,8 +345,11 @@ def main(argv=None):
         outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
                              limited=limited, assignment=assignment)
     except sandbox.SandboxUnavailable as err:
-        raise SystemExit(f"cannot grade safely: {err}\nInstall bubblewrap (apt-get install bubblewrap), or grade "
-                         "unsandboxed on purpose with `make grade SANDBOX=off` (student code then runs as you).")
+        # installing bubblewrap is the fix only when it is missing; otherwise the message says what failed
+        fix = "Install bubblewrap (apt-get install bubblewrap)" if isinstance(err, sandbox.BubblewrapMissing) else \
+            "Fix what failed (above)"
+        raise SystemExit(f"cannot grade safely: {err}\n{fix}, or grade unsandboxed on purpose with "
+                         "`make grade SANDBOX=off` (student code then runs as you).")
     except CanaryFailed as err:
         text = (f"{assignment}: NOTHING GRADED. The reference solution, graded first in the same sandbox, did not "
                 f"score full marks, so grades of this class would be wrong.\nWhy: {err}\n")

@@ -31,7 +31,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
 from grading import judge
-from grading.feedback import is_test_cell
+from grading.cells import is_test_cell
 from grading.kernel_bridge import MIME
 
 STOPPED = "GradingStopped"  # the ename of the error output written where the run stopped

@@ -8,12 +8,8 @@ only, and the student's kernel never received a hidden line to print. The points
 """
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from grading.cells import is_test_cell
 from grading.judge import hidden_line_numbers
-
-
-def is_test_cell(cell):
-    """An autograded test cell: code with nbgrader's grade flag."""
-    return cell.cell_type == "code" and bool(cell.metadata.get("nbgrader", {}).get("grade"))
 
 
 def visible_source(source):

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-from nbgrader.utils import parse_utc
+from nbgrader.utils import is_solution, parse_utc
 
 TIMESTAMP = "timestamp.txt"
 # written by `nbgrader submit`; `release_feedback` needs it beside the feedback, so it is staged as it was
@@ -462,7 +462,7 @@ def restore_answer_metadata(nb, release, checked):
     present = {nbgrader_id(c) for c in nb.cells}
     for ref in release.cells:
         gid = nbgrader_id(ref)
-        if gid in present or ref.cell_type != "code" or not ref.metadata.nbgrader.get("solution"):
+        if gid in present or ref.cell_type != "code" or not is_solution(ref):
             continue
         wanted = defined_functions(ref.source)
         matches = [c for c in nb.cells if c.cell_type == "code" and "nbgrader" not in c.metadata

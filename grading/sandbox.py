@@ -3,7 +3,10 @@
 The kernel of one submission sees: the interpreter and the virtual environment (read-only), the
 `course` package (read-only), its own submission folder (its files read-only, room to write beside
 them in memory), the kernel's connection file and socket folder, and a private /tmp. It has no
-network, no other process, no capabilities, and an address-space cap. Every path comes from this machine's own interpreter, never from a constant.
+network, no other process, no capabilities, and an address-space cap. Every path comes from this machine's own
+interpreter, never from a constant, and every path the interpreter is started by exists inside as it does outside:
+a venv that is a symbolic link (`.venv -> /srv/venvs/x`), or that lives outside the course, is bound where it
+really is and its links are made again inside (interpreter_paths).
 """
 import json
 import os
@@ -25,20 +28,73 @@ FILE_LIMIT = 256 * 2**20
 
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap is missing or cannot create namespaces on this machine."""
+    """The sandbox cannot start on this machine; the message says what failed."""
+
+
+class BubblewrapMissing(SandboxUnavailable):
+    """bubblewrap itself is not installed: the one case where installing it is the fix."""
 
 
 # The course package graded with is bound here, and found first on the kernel's PYTHONPATH: the kernel
 # imports the same `course` as the grader (the one in the course folder being graded), wherever that
 # folder lives and whichever folder the venv's editable install points at.
 COURSE_LIB = "/opt/vi-stars"
+# bubblewrap's system binds (system_binds) already hold these; links through them need nothing more
+SYSTEM = tuple(Path(p) for p in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"))
+MAX_LINKS = 40  # as the kernel's own limit on links in one lookup: past it, a loop
 
 
-def read_only_roots():
-    """The folders the kernel needs to read: the base interpreter and the venv."""
-    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    # a folder inside another is already bound by its parent
-    return sorted(r for r in roots if not any(p != r and p in r.parents for p in roots))
+def resolve_through(path):
+    """([(link, its target as written)], the real path): every symbolic link `path` passes through, in order,
+    and where it ends. Path.resolve() gives only the end; the sandbox needs each link on the way too, since
+    the interpreter is started by (and reports, in sys.prefix) the path with the links in it."""
+    links, real, parts = [], Path("/"), list(Path(os.path.abspath(path)).parts[1:])
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":  # `real` has no link left in it, so its parent is the physical one
+            real = real.parent
+            continue
+        step = real / part
+        if not step.is_symlink():
+            real = step
+            continue
+        target = os.readlink(step)
+        links.append((step, target))
+        if len(links) > MAX_LINKS:
+            raise SandboxUnavailable(f"{path} resolves through more than {MAX_LINKS} symbolic links (a loop?)")
+        parts = list(Path(target).parts) + parts
+        if os.path.isabs(target):
+            real, parts = Path("/"), parts[1:]
+    return links, real
+
+
+def outermost(paths):
+    """The paths not inside another one of them: a folder inside another is already bound by its parent."""
+    paths = set(paths)
+    return sorted(p for p in paths if not any(q != p and q in p.parents for q in paths))
+
+
+def interpreter_paths():
+    """(real folders to bind read-only, {link: target} to make inside) for the kernel's interpreter and venv.
+
+    The interpreter is started by sys.executable and finds its venv at sys.prefix, both as written (through
+    any link, say a `.venv` linked to a venv elsewhere); its files are where those paths resolve to. Both must
+    exist inside: the real folders are bound, and each link on the way that no bound folder holds is made again.
+    """
+    starts = {sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    links, reals = {}, set()
+    for start in starts:
+        chain, real = resolve_through(start)
+        links.update(chain)
+        reals.add(real)
+    # the real interpreter file is inside the real base prefix, bound as a folder, unless it lives elsewhere
+    roots = outermost(reals)
+    covered = [*roots, *SYSTEM]
+    missing = {link: target for link, target in links.items()
+               if not any(link == c or c in link.parents for c in covered)}
+    return roots, missing
 
 
 def system_binds():
@@ -72,7 +128,7 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        raise SandboxUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+        raise BubblewrapMissing("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
     # bwrap itself starts with an empty environment: inside, it is PID 1, and /proc/1/environ shows its own
     env_tool = shutil.which("env") or "/usr/bin/env"
     if user is None:
@@ -88,13 +144,18 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(FILE_LIMIT), *writable, "--tmpfs", "/tmp", "--size", str(FILE_LIMIT), *writable, "--tmpfs", "/dev/shm"]
     args += system_binds()
-    if user is not None:  # the folders above the binds, traversable (bwrap copies /root's 0700, say)
-        bound = [*read_only_roots(), Path(COURSE_LIB) / "course", Path(ipc_dir), Path(work_dir)]
+    roots, links = interpreter_paths()
+    if user is not None:  # the folders above the binds and links, traversable (bwrap copies /root's 0700, say)
+        bound = [*roots, *links, Path(COURSE_LIB) / "course", Path(ipc_dir), Path(work_dir)]
         mounted = {"/", "/tmp", "/dev", "/dev/shm", "/proc"}  # --dir would reset their modes
         for folder in sorted({str(p) for b in bound for p in Path(b).parents} - mounted, key=len):
             args += ["--perms", "0755", "--dir", folder]
-    for root in read_only_roots():
+    for root in roots:
         args += ["--ro-bind", str(root), str(root)]
+    # after the binds: a link's folder may lie inside one (then bwrap makes only the link). Read-only, as
+    # everything outside the binds is once the root is remounted.
+    for link, target in sorted(links.items()):
+        args += ["--symlink", target, str(link)]
     args += ["--ro-bind", str(Path(course.__file__).resolve().parent), f"{COURSE_LIB}/course"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
     args += ["--size", str(FILE_LIMIT), *writable, "--tmpfs", str(work_dir)]
@@ -153,8 +214,11 @@ def check(scratch):
     run = subprocess.run(argv + [sys.executable, "-c", "import torch, course; print(course.__file__)"],
                          capture_output=True, text=True, timeout=120)
     if run.returncode != 0:
-        raise SandboxUnavailable(f"the grading sandbox could not start a Python that imports torch and course "
-                                 f"(course bound from {Path(course.__file__).resolve().parent}): {run.stderr.strip()[-800:]}")
+        roots, links = interpreter_paths()
+        made = "".join(f", {link} -> {target}" for link, target in sorted(links.items()))
+        raise SandboxUnavailable(f"the grading sandbox could not start {sys.executable}, a Python that imports torch "
+                                 f"and course (bound read-only: {', '.join(map(str, roots))}{made}; course bound from "
+                                 f"{Path(course.__file__).resolve().parent}): {run.stderr.strip()[-800:]}")
     if not run.stdout.strip().startswith(f"{COURSE_LIB}/course/"):
         raise SandboxUnavailable(f"the grading sandbox imports course from {run.stdout.strip()}, not from "
                                  f"{Path(course.__file__).resolve().parent}")

@@ -13,12 +13,13 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
+from grading.batch import autograded_scores
 from grading.submissions import ASSIGNMENT, answered, autograded_points, copy_course, nbgrader, notebook, venv_env
 
 
 def autograde_reference(runs=1, assignment=ASSIGNMENT):
     """[(seconds, autograded score)] for `runs` submissions of the reference solution, each by its own student."""
-    results = []
+    results, tests = [], autograded_points(assignment=assignment)
     with tempfile.TemporaryDirectory() as tmp:
         course = copy_course(Path(tmp))
         env = venv_env()
@@ -32,7 +33,7 @@ def autograde_reference(runs=1, assignment=ASSIGNMENT):
                            check=True, capture_output=True)
             seconds = time.perf_counter() - start
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-                score = gb.find_submission(assignment, student).code_score
+                score = sum(s or 0 for s in autograded_scores(gb, student, tests, assignment).values())
             results.append((seconds, score))
     return results
 

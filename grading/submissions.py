@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
+
+from grading import cells
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("vi_stars", "vi_beyond")  # the course's assignments, in the order students meet them
@@ -35,15 +38,14 @@ def cells_by_id(nb):
 
 
 def autograded_points(root=ROOT, assignment=ASSIGNMENT):
-    """{grade_id: points} for the autograded test cells of the source notebook."""
-    cells = cells_by_id(read(root / "source" / notebook(assignment))).items()
-    return {gid: c.metadata.nbgrader.points for gid, c in cells if c.cell_type == "code" and c.metadata.nbgrader.get("grade")}
+    """{grade_id: points} for the autograder tests of the source notebook (grading.cells: graded, not a solution)."""
+    return cells.autograder_points(read(root / "source" / notebook(assignment)))
 
 
 def total_points(root=ROOT, assignment=ASSIGNMENT):
     """The assignment's maximum score: its autograded tests and its manually graded answers."""
-    cells = cells_by_id(read(root / "source" / notebook(assignment))).values()
-    return sum(c.metadata.nbgrader.points for c in cells if c.metadata.nbgrader.get("grade"))
+    graded = cells_by_id(read(root / "source" / notebook(assignment))).values()
+    return sum(c.metadata.nbgrader.points for c in graded if is_grade(c))
 
 
 # What a throw-away copy of the course needs to run `make release` and `make grade` with this venv.
@@ -80,7 +82,7 @@ def answered(root=ROOT, assignment=ASSIGNMENT, **replace):
     nb = release_notebook(root, assignment)
     solutions = cells_by_id(read(root / "source" / notebook(assignment)))
     for gid, cell in cells_by_id(nb).items():
-        if cell.metadata.nbgrader.get("solution"):
+        if is_solution(cell):
             cell.source = SOLUTION_MARKER.sub("", solutions[gid].source)
         if gid in replace:
             cell.source = replace.pop(gid)

@@ -174,7 +174,22 @@ def test_grading_without_a_sandbox_stops_unless_asked(tmp_path, monkeypatch, cap
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)  # a machine without bubblewrap
     with pytest.raises(SystemExit) as stop:
         batch.main([])
-    assert "bubblewrap" in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert "apt-get install bubblewrap" in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert not (course / "autograded" / "someone").exists()
+
+
+def test_a_sandbox_that_cannot_start_names_the_path_and_does_not_advise_installing_bubblewrap(tmp_path, monkeypatch):
+    """bubblewrap is installed: what failed is the interpreter's path, and the message says which."""
+    require_bubblewrap()
+    course = copy_course(tmp_path, COURSE_FILES)
+    corpus.honest(course / "submitted" / "someone" / ASSIGNMENT)
+    monkeypatch.chdir(course)
+    gone = tmp_path / "elsewhere" / ".venv" / "bin" / "python"  # a venv deleted under the course's feet
+    monkeypatch.setattr(sys, "executable", str(gone))
+    with pytest.raises(SystemExit) as stop:
+        batch.main([])
+    assert str(gone) in str(stop.value) and "SANDBOX=off" in str(stop.value)
+    assert "install bubblewrap" not in str(stop.value).lower()
     assert not (course / "autograded" / "someone").exists()
 
 
@@ -201,6 +216,61 @@ def test_sandbox_runs_this_interpreter_wherever_it_lives(tmp_path):
     """Including a venv under /tmp, which the sandbox's own /tmp must not hide (the CI clone lives there)."""
     require_bubblewrap()
     sandbox.check(tmp_path)
+
+
+def test_resolve_through_names_every_link_on_the_way(tmp_path):
+    (tmp_path / "real" / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venvs").symlink_to("real")                      # relative, to a folder
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / ".venv").symlink_to(tmp_path / "venvs" / "venv")  # absolute, through the first
+    links, real = sandbox.resolve_through(tmp_path / "course" / ".venv" / "bin" / ".." / "bin")
+    assert links == [(tmp_path / "course" / ".venv", str(tmp_path / "venvs" / "venv")), (tmp_path / "venvs", "real")]
+    assert real == tmp_path / "real" / "venv" / "bin"
+
+
+# Run by the interpreter of a venv reached through a link: the sandbox's own check, then a sandboxed kernel
+# (the kernelspec make grade writes) that runs one cell.
+KERNEL_PROBE = """
+import os, sys
+from pathlib import Path
+from jupyter_client import KernelManager
+from grading import sandbox
+
+scratch = Path(sys.argv[1])
+sandbox.check(scratch / "check")
+share, work, ipc = scratch / "share", scratch / "work", scratch / "ipc"
+for folder in (share, work, ipc):
+    folder.mkdir(parents=True)
+os.environ["JUPYTER_PATH"] = str(share)
+km = KernelManager(kernel_name=sandbox.write_kernelspec(share, work, ipc))
+km.transport, km.ip, km.connection_file = "ipc", str(ipc / "kernel"), str(ipc / "connection.json")
+km.start_kernel()
+try:
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    printed = []
+    kc.execute_interactive("import sys, os; print(sys.executable, sys.prefix, os.path.realpath(sys.prefix))",
+                           timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+    print("KERNEL SAYS", "".join(printed), end="")
+finally:
+    km.shutdown_kernel(now=True)
+"""
+
+
+def test_a_sandboxed_kernel_starts_from_a_venv_that_is_a_symbolic_link(tmp_path):
+    """`.venv` in the course, linked to a venv elsewhere: the kernel is started by the link's path, which must exist
+    in the sandbox beside the real files."""
+    require_bubblewrap()
+    course = tmp_path / "a-course"
+    course.mkdir()
+    real = VENV.resolve()
+    (course / ".venv").symlink_to(real, target_is_directory=True)
+    run = subprocess.run([str(course / ".venv" / "bin" / "python"), "-c", KERNEL_PROBE, str(tmp_path / "scratch")],
+                         cwd=course, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    said = run.stdout.split("KERNEL SAYS ", 1)[1].split()
+    assert said == [str(course / ".venv" / "bin" / "python"), str(course / ".venv"), str(real)]
 
 
 def test_sandbox_is_built_from_this_machine(tmp_path):
@@ -259,6 +329,31 @@ def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
     assert "NOTHING GRADED" in report and "d2_test" in report and f"scored {full - 3:g} of {full:g}" in report
     assert report.strip() in run.stderr + run.stdout
     assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()
+
+
+def test_the_canary_of_an_assignment_with_a_code_answer_graded_by_hand_aims_at_its_autograder_tests(tmp_path,
+                                                                                                   monkeypatch):
+    """nbgrader's own ps1/problem1.ipynb, graded as the canary grades: its Part D (2 points, a code answer graded by
+    hand) is no part of the target, and whatever the canary reports is an autograder test, named, with its message."""
+    require_bubblewrap()
+    import nbgrader as package
+    from grading import cells, submissions
+    monkeypatch.setattr(submissions, "ASSIGNMENTS", ("ps1",))
+    monkeypatch.setenv("PATH", batch.environment()["PATH"])
+    course = copy_course(tmp_path, ("nbgrader_config.py",))
+    (course / "source" / "ps1").mkdir(parents=True)
+    problem1 = Path(package.__file__).parent / "docs/source/user_guide/source/ps1/problem1.ipynb"
+    shutil.copy(problem1, course / "source" / "ps1" / "ps1.ipynb")
+    subprocess.run(nbgrader("generate_assignment", "ps1"), cwd=course, env=venv_env(), check=True, capture_output=True)
+    tests = cells.autograder_points(read(problem1))
+    try:
+        batch.canary(course, batch.course_directory(course).course_id, tmp_path / "scratch", True, 60, 300,
+                     assignment="ps1")
+    except batch.CanaryFailed as failed:
+        why = str(failed)
+        assert why.startswith("it scored ") and " of 3 autograded points; " in why
+        named = [part.split(" (")[0] for part in why.split("; ")[1:]]
+        assert named and set(named) <= set(tests), why  # Part D (sum_of_squares_application) is never one
 
 
 def test_a_sandbox_that_cannot_import_course_stops_grading_and_says_from_where(tmp_path, monkeypatch):

@@ -18,8 +18,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 import course
 from grading import judge, wire
+from grading.cells import is_test_cell
 from grading.execute import GuardedExecute
-from grading.feedback import is_test_cell, visible_source
+from grading.feedback import visible_source
 from grading.submissions import NOTEBOOK, ROOT, notebook, read
 
 SOURCE = read(ROOT / "source" / NOTEBOOK)
