@@ -22,13 +22,12 @@ def is_manually_graded(cell):
 
 
 def is_test_cell(cell):
-    """A code cell that grading.execute sends to the judge instead of the kernel: every graded code cell.
+    """A code cell that grading.execute sends to the judge instead of the kernel: an autograder test.
 
-    That is every autograder test, and also a manually graded code answer (graded and a solution), whose
-    student code then runs in the judge, not in the sandboxed kernel. Moving those answers to the kernel is
-    separate work; until then this keeps where cells run exactly as it was.
+    Every answer runs in the student's sandboxed kernel, a code answer graded by hand (graded and a solution)
+    included: it is student code like any other, and the cells after it use what it defines.
     """
-    return cell.cell_type == "code" and bool(is_grade(cell))
+    return cell.cell_type == "code" and is_autograder_test(cell)
 
 
 def autograder_points(nb):

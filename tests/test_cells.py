@@ -54,7 +54,7 @@ def test_the_canary_names_each_failing_test_with_its_message():
                    "correct_sum_of_squares (0.25 of 0.5): no error in its output (a partial score, or the cell is missing)")
 
 
-def test_graded_code_cells_still_run_in_the_judge_manually_graded_ones_included():
-    """Where cells run is unchanged: every graded code cell goes to the judge (grading.execute), Part D too."""
+def test_only_autograder_tests_go_to_the_judge():
+    """Part D, a code answer graded by hand, is student code: it runs in the kernel (grading.execute)."""
     nb = problem1()
-    assert {gid for gid, c in by_id(nb).items() if cells.is_test_cell(c)} == set(TESTS) | {"sum_of_squares_application"}
+    assert {gid for gid, c in by_id(nb).items() if cells.is_test_cell(c)} == set(TESTS)

@@ -355,3 +355,25 @@ def test_numbers_too_large_for_a_float_fail_as_a_check():
         with pytest.raises(AssertionError, match="win_rate is too large for a float"):
             check(10**400, "win_rate")
     assert as_int(10**15, "n") == 10**15
+
+
+def test_a_code_answer_graded_by_hand_runs_in_the_kernel_and_what_it_defines_stays(tmp_path):
+    """A cell that is graded and a solution (Part D of nbgrader's ps1) is student code: it runs in the student's
+    (sandboxed) kernel, never in the judge, and the cells after it use what it defined; the test after it is
+    judged as usual."""
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    by_hand = {"grade": True, "solution": True, "locked": False, "grade_id": "application", "points": 2}
+    test = {"grade": True, "solution": False, "locked": True, "grade_id": "application_test", "points": 1}
+    nb.cells += [
+        new_code_cell("import math, os\nprint('kernel', os.getpid())"),
+        new_code_cell("def hypotenuse(a, b):\n    return math.sqrt(a * a + b * b)\nprint('answer', os.getpid())",
+                      metadata={"nbgrader": by_hand}),
+        new_code_cell("print(hypotenuse(1, 2))"),
+        new_code_cell("assert abs(hypotenuse(3, 4) - 5) < 1e-12", metadata={"nbgrader": test}),
+    ]
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    kernel, answer, after, judged = nb.cells
+    pid = kernel.outputs[0]["text"].split()[1]
+    assert not errors(answer) and answer.outputs[0]["text"].split() == ["answer", pid]
+    assert not errors(after) and after.outputs[0]["text"].strip() == str(math.sqrt(5))
+    assert not errors(judged)
