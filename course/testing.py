@@ -3,13 +3,24 @@
 An answer is right when its values are. A number may be a Python int or float, a numpy scalar, or a
 tensor or array of one element; a vector may be a tensor of any float dtype, a numpy array, a list or a
 tuple; a tuple may be any sequence. Shapes and lengths are checked exactly: no broadcasting, and no
-check passes on an empty answer. Each check raises AssertionError with a message that names the answer.
+check passes on an empty answer. Each check raises AnswerError, an AssertionError whose message names the
+answer and says what is wrong with it, and whose `public` message says only what the test asked for: no value,
+shape or type of the answer. A hidden test's failure shows only that one (grading.judge), so nothing an answer
+returns can carry a hidden test's inputs out through the feedback.
 """
 import collections.abc
 import math
 import numbers
 
 import torch
+
+
+class AnswerError(AssertionError):
+    """A failed check: str() says what was wrong with the answer; `public` only what the test asked for."""
+
+    def __init__(self, message, public):
+        super().__init__(message)
+        self.public = public
 
 
 def _kind(value):
@@ -28,29 +39,32 @@ def _native(value):
 def _ordered(value, what, length, of):
     """Refuse what is not a sequence of `length` (`of`: "numbers" or "ints"): sets have no order to check."""
     if isinstance(value, collections.abc.Set):
-        raise AssertionError(f"{what} must be a sequence of {length} {of} in order, got a {_kind(value)}, "
-                             "which has no order: use a tuple or a list")
+        raise AnswerError(f"{what} must be a sequence of {length} {of} in order, got a {_kind(value)}, "
+                          "which has no order: use a tuple or a list", f"{what} must be a sequence of {length} {of}")
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
-        raise AssertionError(f"{what} must be a sequence of {length} {of}, got {_kind(value)}")
+        raise AnswerError(f"{what} must be a sequence of {length} {of}, got {_kind(value)}",
+                          f"{what} must be a sequence of {length} {of}")
     if len(value) != length:
-        raise AssertionError(f"{what} must have {length} entries, got {len(value)}")
+        raise AnswerError(f"{what} must have {length} entries, got {len(value)}", f"{what} must have {length} entries")
 
 
 def as_number(value, what):
     """`value` as a Python float: a real number, or a tensor or array holding exactly one."""
     if isinstance(value, (bool, str)) or value is None:
-        raise AssertionError(f"{what} must be a number, got {_kind(value)} {value!r:.40}")
+        raise AnswerError(f"{what} must be a number, got {_kind(value)} {value!r:.40}", f"{what} must be a number")
     if isinstance(value, numbers.Real):
         try:
             return float(value)
         except OverflowError:
-            raise AssertionError(f"{what} is too large for a float (past 1.8e308), got {_kind(value)}") from None
+            raise AnswerError(f"{what} is too large for a float (past 1.8e308), got {_kind(value)}",
+                              f"{what} must be a number") from None
     try:
         t = torch.as_tensor(_native(value))
     except (TypeError, ValueError, RuntimeError):
-        raise AssertionError(f"{what} must be a number, got {_kind(value)}") from None
+        raise AnswerError(f"{what} must be a number, got {_kind(value)}", f"{what} must be a number") from None
     if t.numel() != 1 or t.dtype == torch.bool or t.is_complex():
-        raise AssertionError(f"{what} must be one real number, got {_kind(value)} of shape {tuple(t.shape)}")
+        raise AnswerError(f"{what} must be one real number, got {_kind(value)} of shape {tuple(t.shape)}",
+                          f"{what} must be one real number")
     return float(t.reshape(()))
 
 
@@ -64,7 +78,7 @@ def as_int(value, what):
     """`value` as a Python int: a number whose value is a whole number."""
     number = as_number(value, what)
     if not (math.isfinite(number) and number.is_integer()):
-        raise AssertionError(f"{what} must be a whole number, got {number!r}")
+        raise AnswerError(f"{what} must be a whole number, got {number!r}", f"{what} must be a whole number")
     return int(value) if isinstance(value, numbers.Integral) else int(number)
 
 
@@ -81,9 +95,9 @@ def as_bool(value, what):
     try:
         t = torch.as_tensor(_native(value))
     except (TypeError, ValueError, RuntimeError):
-        raise AssertionError(f"{what} must be True or False, got {_kind(value)}") from None
+        raise AnswerError(f"{what} must be True or False, got {_kind(value)}", f"{what} must be True or False") from None
     if t.numel() != 1 or t.is_complex() or float(t.reshape(())) not in (0.0, 1.0):
-        raise AssertionError(f"{what} must be True or False, got {value!r:.40}")
+        raise AnswerError(f"{what} must be True or False, got {value!r:.40}", f"{what} must be True or False")
     return bool(t.reshape(()))
 
 
@@ -94,11 +108,13 @@ def as_values(value, what, shape):
         t = torch.as_tensor(value.copy() if hasattr(value, "__array__") and not isinstance(value, torch.Tensor)
                             else value)
     except (TypeError, ValueError, RuntimeError):
-        raise AssertionError(f"{what} must be a tensor (or array) of numbers, got {_kind(value)}") from None
+        raise AnswerError(f"{what} must be a tensor (or array) of numbers, got {_kind(value)}",
+                          f"{what} must be a tensor (or array) of numbers of shape {tuple(shape)}") from None
     if t.is_complex():
-        raise AssertionError(f"{what} must be real, got complex values")
+        raise AnswerError(f"{what} must be real, got complex values", f"{what} must be real")
     if tuple(t.shape) != tuple(shape):
-        raise AssertionError(f"{what} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+        raise AnswerError(f"{what} must have shape {tuple(shape)}, got {tuple(t.shape)}",
+                          f"{what} must have shape {tuple(shape)}")
     return t.detach().to(torch.float64)
 
 
@@ -116,4 +132,5 @@ def assert_close(got, want, what, rtol=1e-6, atol=0.0, hint=""):
         worst = int(miss.reshape(-1).argmax())
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), want.shape)) if want.dim() else ()
         where = f"{what} is off at index {index}{' and elsewhere' if int((miss > 0).sum()) > 1 else ''}"
-        raise AssertionError(f"{where}: {hint}" if hint else where)
+        raise AnswerError(f"{where}: {hint}" if hint else where, f"{what} is not right: {hint}" if hint else
+                          f"{what} is not right")

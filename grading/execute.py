@@ -181,15 +181,22 @@ class GuardedExecute(Execute):
             self.judge_display_ids.add(display_id)
             display_id = None
         data = content.get("data")
+        size = len(json.dumps(content, default=str))
+        if self.judging:  # every byte the kernel sends while a test's request runs counts against that request
+            self.reply_chars += size
         if isinstance(data, dict) and MIME in data:
             if not self.judging:  # only a request of a test cell is answered: elsewhere it is a student's output
                 return None
             value = data[MIME]
-            self.reply_chars += len(value) if isinstance(value, str) else REPLY_LIMIT + 1
-            if self.reply_chars > REPLY_LIMIT:  # never kept: in_kernel says it was refused
+            if self.reply_chars > REPLY_LIMIT or not isinstance(value, str):  # never kept: in_kernel says it was refused
+                self.reply_chars = max(self.reply_chars, REPLY_LIMIT + 1)
                 return None
+            # the bridge's entry only: whatever else the message carried is not kept
+            msg = dict(msg, content=dict(content, data={MIME: value}, metadata={}, transient={}))
             return super().output(outs, msg, display_id, cell_index)
-        if not self._admit(outs, cell_index, len(json.dumps(content, default=str))):
+        if self.judging and self.reply_chars > REPLY_LIMIT:
+            return None
+        if not self._admit(outs, cell_index, size):
             return None
         return super().output(outs, msg, display_id, cell_index)
 

@@ -16,6 +16,13 @@ A test cell imports everything it uses (torch, course, ...); its other free name
 The verdict is the exception: a cell fails when its code raises, and passes otherwise. What the test
 printed, warnings included, is shown as text; it never costs points.
 
+A hidden line leaves nothing in the feedback but its verdict. Each request to the kernel says whether a
+hidden line made it (the test cell's frames on the stack), and what the kernel printed while it ran is
+dropped; a failure on a hidden line shows the test's own words only: an assert's literal message, or the
+`public` message of a course.testing check (what the test asked for, never what the answer was), else a
+note that a hidden test failed. No traceback, message or type name from the kernel is shown for it: an
+answer could spell out the hidden inputs it was called with in any of them.
+
 Host side: `Judge` (used by grading.execute.GuardedExecute) starts the judge process and relays its
 requests to the kernel. Judge side: `serve()`, run as `python -I -c BOOT`.
 """
@@ -37,6 +44,7 @@ from grading import wire
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CELL_FILE = "<test cell>"
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown)"
+HIDDEN_FAILED = "a hidden test failed (what it passed to the notebook, and what came back, are not shown)"
 OUTPUT_CHARS = 10_000   # of text a test prints, or a student's function prints while a test calls it
 # Address space of the judge process. A test can size its work from the notebook's values; past this it gets a
 # MemoryError (a failed test) rather than the grading machine's memory. torch needs ~0.8 GB of it.
@@ -139,31 +147,60 @@ class NotebookNames(dict):
         return value
 
 
+def public_message(err, source):
+    """The test's own words for a failure on a hidden line, or None: an assert's literal message (it is in the
+    cell's source, so no answer made it), or a course.testing check's `public` message."""
+    if isinstance(err, StudentError):
+        return None
+    public = getattr(err, "public", None)
+    if isinstance(err, AssertionError) and isinstance(public, str):
+        return public
+    if type(err) is AssertionError and len(err.args) == 1 and isinstance(err.args[0], str) and err.args[0]:
+        message = err.args[0]
+        if repr(message) in source or json.dumps(message) in source:
+            return message
+    return None
+
+
 def describe(err, source):
-    """(ename, evalue, traceback lines) of a failed test cell; hidden lines are never quoted."""
+    """(ename, evalue, traceback lines) of a failed test cell; hidden lines are never quoted, and a failure on
+    one says nothing the answer could have chosen."""
     hidden = hidden_line_numbers(source)
     lines = source.splitlines()
     frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == CELL_FILE]
-    ename, evalue = type(err).__name__, str(err)
     if frames and frames[-1].lineno in hidden:
-        shown = [HIDDEN_NOTE]
-    else:
-        shown = [f"Test cell, line {f.lineno}\n----> {f.lineno} {lines[f.lineno - 1].strip()}"
-                 for f in frames if f.lineno not in hidden and 0 < f.lineno <= len(lines)]
+        public = public_message(err, source)
+        ename, evalue = "AssertionError", public if public is not None else HIDDEN_FAILED
+        return ename, evalue, [HIDDEN_NOTE, f"{ename}: {evalue}"]
+    ename, evalue = type(err).__name__, str(err)
+    shown = [f"Test cell, line {f.lineno}\n----> {f.lineno} {lines[f.lineno - 1].strip()}"
+             for f in frames if f.lineno not in hidden and 0 < f.lineno <= len(lines)]
     if isinstance(err, StudentError) and err.kernel_traceback:
         shown.append("raised in the notebook's kernel:\n" + clip(err.kernel_traceback, 4000))
     return ename, evalue, shown + [f"{ename}: {evalue}"]
 
 
+def on_hidden_line(hidden):
+    """Whether a line of the test cell in `hidden` is on the stack: the request being made comes from it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == CELL_FILE and frame.f_lineno in hidden:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def run_test_cell(source, ask):
     """Run one test cell; returns {"stdout": text, "error": None or {ename, evalue, traceback}}."""
+    hidden = hidden_line_numbers(source)
     printed = io.StringIO()
     error = None
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            exec(compile(source, CELL_FILE, "exec"), NotebookNames(ask))
+            exec(compile(source, CELL_FILE, "exec"), NotebookNames(lambda request: ask(
+                dict(request, hidden=on_hidden_line(hidden)))))
         except KernelStopped:
             raise
         except BaseException as err:  # the verdict: any exception fails the cell (SystemExit included)
@@ -286,7 +323,7 @@ class Judge:
                 raised = err
                 self._send({"op": "abort", "why": str(err)})
                 continue
-            if text:
+            if text and not message.get("hidden"):  # a hidden line's call leaves no trace
                 printed.append(f"({message['name']} printed, in the notebook's kernel:)\n{text}")
             self._send({"op": "reply", "payload": reply} if reply is not None
                        else {"op": "reply", "kind": "none", "why": "the kernel sent no answer"})

@@ -175,6 +175,13 @@ def leaked():
 def chatty():
     print("hello from the kernel")
     return 7
+def echo(x):
+    print("echo was called with", x)
+    return torch.tensor([x])  # an answer that spells out what it was called with, in its shape and values
+def loud(x):
+    class CalledWith31338(ValueError):
+        pass
+    raise CalledWith31338(f"called with {x}")
 lab_value = torch.arange(3.0)
 '''
 
@@ -190,6 +197,13 @@ TEST_CELLS = {
     "chatty": "print('the test prints')\nassert chatty() == 7",
     "hidden_fails": f"assert strict(1) == 1\n### BEGIN HIDDEN TESTS\nassert strict(3) == 4, 'strict must return its argument'  # {SECRET}\n### END HIDDEN TESTS",
     "leak": "assert not leaked()",
+    "hidden_quiet": "assert chatty() == 7\n### BEGIN HIDDEN TESTS\nassert chatty() == 7\n### END HIDDEN TESTS",
+    "hidden_echo": "from course.testing import assert_close\n### BEGIN HIDDEN TESTS\n"
+                   "assert_close(echo(31337.0), [1.0], 'echo(x)', hint='return [1.0]')\n### END HIDDEN TESTS",
+    "hidden_shape": "from course.testing import as_values\n### BEGIN HIDDEN TESTS\nas_values(echo(31337.0), 'echo(x)', (5,))\n"
+                    "### END HIDDEN TESTS",
+    "hidden_raise": "### BEGIN HIDDEN TESTS\nloud(31338)\n### END HIDDEN TESTS",
+    "raises_visibly": "loud(5)",
 }
 
 
@@ -251,6 +265,26 @@ def test_a_failing_hidden_test_shows_its_message_not_its_code(judged):
     [err] = errors(judged["hidden_fails"])
     assert err.ename == "AssertionError" and err.evalue == "strict must return its argument"
     assert judge.HIDDEN_NOTE in err.traceback and "strict(3)" not in text(judged["hidden_fails"])
+
+
+def test_a_hidden_line_leaves_nothing_of_the_kernel_in_the_outputs_but_its_verdict(judged):
+    """What the notebook printed during a hidden line's call, what it returned (in a check's message) and what it
+    raised (type, message, traceback) stay out of the outputs: an answer could spell out its hidden inputs in any."""
+    assert text(judged["hidden_quiet"]).count("hello from the kernel") == 1 and not errors(judged["hidden_quiet"])
+    [err] = errors(judged["hidden_echo"])
+    assert err.evalue == "echo(x) is not right: return [1.0]" and "31337" not in text(judged["hidden_echo"])
+    [err] = errors(judged["hidden_shape"])
+    assert err.evalue == "echo(x) must have shape (5,)" and "31337" not in text(judged["hidden_shape"])
+    [err] = errors(judged["hidden_raise"])
+    assert err.evalue == judge.HIDDEN_FAILED and "31338" not in text(judged["hidden_raise"])
+    assert "ValueError" not in text(judged["hidden_raise"])
+
+
+def test_a_visible_line_shows_what_the_kernel_said(judged):
+    """The same answers called from visible lines keep everything: the student needs it to debug."""
+    assert "hello from the kernel" in text(judged["chatty"])
+    [err] = errors(judged["raises_visibly"])
+    assert "called with 5" in err.evalue and "CalledWith31338" in err.ename
 
 
 def test_feedback_source_keeps_only_the_visible_part():

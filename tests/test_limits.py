@@ -233,6 +233,19 @@ def test_the_bridges_answers_count_against_the_reply_limit_as_they_arrive(tmp_pa
     assert len(json.dumps(cells[1].outputs)) < 100_000
 
 
+def test_every_byte_a_judged_call_sends_counts_and_only_the_bridges_entry_is_kept(tmp_path):
+    """Messages that carry the bridge's type with a tiny entry beside a large one: the whole message counts against
+    the request's limit, and only the bridge's entry of a message is ever kept in memory."""
+    flood = (f"def flood():\n    from IPython.display import publish_display_data\n"
+             f"    for _ in range(4):\n        publish_display_data({{{execute.MIME!r}: '{{}}', 'text/plain': 'p' * 3_000_000}})\n"
+             f"    return 1")
+    cells = run(notebook(flood, ("t", "assert flood() == 1"), ("u", "assert 1 == 1")), tmp_path)
+    [err] = errors(cells[1])
+    assert "the kernel sent no answer" in err.evalue
+    assert f"the limit is {execute.REPLY_LIMIT:,}" in json.dumps(cells[1].outputs)
+    assert "ppp" not in json.dumps(cells[1].outputs) and not errors(cells[2])
+
+
 def test_display_updates_are_capped_and_never_reach_a_test_cell(tmp_path):
     cells = run(notebook(
         "from IPython.display import display, update_display\nh = display('small', display_id=True)",
