@@ -35,8 +35,8 @@ def flux_grid(data, bin_width=100, grid_size=5000):
 def grid_posterior(data, bin_width=100, grid_size=5000, likelihood=None):
     """The posterior of every image's flux on the lab's grid, by the equation in the module docstring.
 
-    Float64 throughout: the summed log-likelihood is ~1e6 in size, and in float32 its rounding moves
-    the posterior mean by up to ~90 flux units. Pass a `StarLikelihood` of `data` to reuse its tables.
+    Float64 throughout: the log-likelihood of an image is ~1e3 in size, but it is the difference of sums
+    ~1e7 in size that cancel, and in float32 their rounding moves the posterior mean by up to ~90 flux units. Pass a `StarLikelihood` of `data` to reuse its tables.
     """
     grid = flux_grid(data, bin_width, grid_size)  # (G,)
     with engine_state(grad=False):

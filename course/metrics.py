@@ -10,8 +10,7 @@ def prior_mean_estimate(data):
 def sky_subtracted_flux(data):
     """Baseline 2: total counts minus the expected background, sum_p (x_ip - b). (n,) float64.
 
-    Unbiased, since E[x_ip] = b + f psf_p and the PSF sums to one, but it carries the Poisson
-    noise of all P pixels, background included.
+    Unbiased, since E[x_ip] = b + f psf_p and the PSF sums to one.
     """
     return (data.images.to(torch.float64) - data.background).sum((1, 2))
 

@@ -186,9 +186,9 @@ def learning_curves(histories):
     so that the first few steps, where a run that diverges blows up, are as visible as the last thousands.
     The vertical range is that of the runs that did not diverge; a run that did leaves through the top, with
     an x at the step of its last finite value, and its label says at which step it diverged."""
-    fig = Figure(figsize=(11, 3.4), dpi=72)
+    fig = Figure(figsize=(11, 4.2), dpi=90)
     axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.9, wspace=0.22)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.3, top=0.92, wspace=0.22)
     runs = {label: (records, bool(records) and not math.isfinite(records[-1].objective))
             for label, records in histories.items()}
     for ax, field, what in zip(axes, ("objective", "rmse"), ("negative ELBO, all training images (fixed draws)",
@@ -210,8 +210,8 @@ def learning_curves(histories):
         if kept:
             ax.set_ylim(min(kept) / 1.5, top)
         ax.set_xlabel("SGD step")
-        ax.set_title(what, fontsize=10)
-    axes[1].legend(fontsize=8)
+        ax.set_title(what, fontsize=11)
+    fig.legend(*axes[1].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=10, frameon=False)
     return fig
 
 

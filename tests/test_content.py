@@ -59,6 +59,7 @@ CONSTANTS = {
         0.3,  # the background is 0.3 mu per pixel (course.model)
         math.log(1660),  # e^7.4 ~ 1,660, the posterior SD
         SIGMA * math.exp(-5),  # the standardised encoder's smallest q_sd, sigma e^-5 ~ 86
+        0.1 * MU, 0.1 * MU + 100 * 4999,  # the ends of the lab's grid, 0.1 mu + 100 g for g < 5,000
     ],
     "vi_beyond": [
         0.68 * 0.32,  # the binomial variance of a 68% coverage
@@ -85,7 +86,7 @@ def test_every_number_in_the_prose_is_borne_out_by_the_notebook(assignment):
 ANSWERS = {
     "vi_stars": {
         "ex3_written": [r"narrower than (one|a single) bin", r"snaps? to (the|a) grid"],
-        "ex4_written": [r"weight\w* (of )?the pixels", r"psf[- ]weight"],
+        "ex4_written": [r"weight\w* (of )?the pixels", r"psf[- ]weight", r"noise of (the whole|all)"],
         "ex5_written": [r"not a (valid |proper )?distribution", r"zero or\s+negative"],
         "ex6_written": [r"constant to autograd", r"outside the (computation )?graph", r"no path back"],
         "ex7_written": [r"pixel (row|column)"],
@@ -93,7 +94,7 @@ ANSWERS = {
         "ex9_written": [r"\bdead\b", r"ReLUs? .{0,30}(zero|off) for every"],
         "ex10_written": [r"unnormali[sz]ed|rescales the second hidden layer", r"raw (photon )?counts .{0,60}(huge|enormous|explode|overshoot)"],
         "ex11_written": [r"grows linearly", r"touches every image"],
-        "ex12_written": [r"e\^\{?6\}?\s*(~|≈|\\approx)\s*403", r"passes no gradient", r"zero gradient"],
+        "ex12_written": [r"e\^\{?6\}?\s*(~|≈|\\approx)\s*403", r"passes no gradient", r"drives every image to the cap"],
     },
     "vi_beyond": {
         "a_written": [r"four times too narrow", r"clamp\w* .{0,40}(403|e\^\{?6)"],

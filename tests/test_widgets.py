@@ -142,4 +142,4 @@ def test_learning_curves_show_where_a_run_diverged(data):
     ax = fig.get_axes()[1]
     curve, mark = ax.get_lines()[:2]
     assert list(curve.get_xdata()) == fit.history.steps[:-1] and mark.get_marker() == "x"
-    assert ax.get_legend().get_texts()[0].get_text() == f"no BatchNorm: diverged at step {fit.history.steps[-1]}"
+    assert fig.legends[0].get_texts()[0].get_text() == f"no BatchNorm: diverged at step {fit.history.steps[-1]}"
