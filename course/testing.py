@@ -9,10 +9,31 @@ shape or type of the answer. A hidden test's failure shows only that one (gradin
 returns can carry a hidden test's inputs out through the feedback.
 """
 import collections.abc
+import hashlib
 import math
 import numbers
+import os
 
 import torch
+
+
+SECRET_VARIABLE = "COURSE_HIDDEN_SECRET"  # set in the judge's environment only, by `make grade`
+
+
+def hidden_seed(label):
+    """A seed (an int below 2**32) for the data of a hidden test, fixed by `label` and the course's secret.
+
+    `make grade` keeps a secret beside the gradebook (never released or committed) and gives it to the judge,
+    where hidden tests run; elsewhere (the source notebook, nbval) there is none and the seed depends on the
+    label alone. So the hidden cases of a course differ from those of the published source notebook, and a
+    table of cases read off it, or leaked by an earlier submission of another course, answers nothing."""
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    return int.from_bytes(hashlib.sha256(f"{secret}\0{label}".encode()).digest()[:4], "big")
+
+
+def hidden_generator(label):
+    """A torch.Generator seeded with hidden_seed(label)."""
+    return torch.Generator().manual_seed(hidden_seed(label))
 
 
 class AnswerError(AssertionError):

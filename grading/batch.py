@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import secrets
 import subprocess
 import tempfile
 import time
@@ -84,6 +85,22 @@ def ensure_assignment(db_url, course_id, root, assignment=ASSIGNMENT):
                        cwd=root, env=environment(), check=True, capture_output=True)
 
 
+SECRET_FILE = "hidden-tests.secret"
+
+
+def course_secret(root):
+    """The path of the course's secret for the hidden tests' data (course.testing.hidden_seed), made on first use:
+    random, readable by the instructor alone, beside the gradebook; never released, committed, or bound into a
+    sandbox. Every grading host of one course needs the same file, as it needs the same gradebook."""
+    path = Path(root) / SECRET_FILE
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+            file.write(secrets.token_hex(32) + "\n")
+    except FileExistsError:
+        pass
+    return path.resolve()
+
+
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
               limited="none", assignment=ASSIGNMENT):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
@@ -101,7 +118,8 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     args = nbgrader("autograde", assignment, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
                     f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
-                    f"--GuardedExecute.stops_file={job / 'stops.jsonl'}")
+                    f"--GuardedExecute.stops_file={job / 'stops.jsonl'}",
+                    f"--GuardedExecute.secret_file={course_secret(root)}")
     if sandboxed:
         work = autograded / student / assignment
         # nbgrader puts the staged files (and the notebook) in `work` before the kernel starts

@@ -69,6 +69,8 @@ class GuardedExecute(Execute):
     judge_timeout = Integer(600, help="seconds the judge may compute between two answers of the kernel").tag(config=True)
     stops_file = Unicode("", help="a file the run appends to, one JSON line per stop: where and why the run stopped. "
                          "grading.batch reads it: an error output in the notebook could be the student's own").tag(config=True)
+    secret_file = Unicode("", help="a file holding the course's secret for the hidden tests' data (grading.batch "
+                          "keeps it beside the gradebook); given to the judge only, never to the kernel").tag(config=True)
     # Widgets are not graded, and the grader mimics no frontend: widget state is not kept in the notebook
     store_widget_state = Bool(False).tag(config=True)
 
@@ -89,7 +91,8 @@ class GuardedExecute(Execute):
         self.cell_bytes, self.notebook_bytes, self.cut = {}, 0, set()
         self.judging, self.reply_chars, self.judge_display_ids, self.deadline = False, 0, set(), None
         try:
-            with judge.Judge(self.judge_timeout) as self.judge:  # starts while the kernel starts
+            secret = open(self.secret_file).read().strip() if self.secret_file else ""
+            with judge.Judge(self.judge_timeout, secret) as self.judge:  # starts while the kernel starts
                 return super().preprocess(nb, resources, km)
         finally:
             for monitor, _ in self.monitors or ():

@@ -44,6 +44,7 @@ from grading import wire
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CELL_FILE = "<test cell>"
 HIDDEN_NOTE = "(raised by a hidden test; its code is not shown)"
+SECRET_VARIABLE = "COURSE_HIDDEN_SECRET"  # course.testing.SECRET_VARIABLE (not imported here: it would import torch)
 HIDDEN_FAILED = "a hidden test failed (what it passed to the notebook, and what came back, are not shown)"
 OUTPUT_CHARS = 10_000   # of text a test prints, or a student's function prints while a test calls it
 # Address space of the judge process. A test can size its work from the notebook's values; past this it gets a
@@ -263,7 +264,7 @@ class Judge:
     text the student's code printed meanwhile); it raises what nbclient raises when the kernel dies.
     """
 
-    def __init__(self, timeout=600):
+    def __init__(self, timeout=600, secret=""):
         import course
         import grading
         paths = dict.fromkeys(str(Path(m.__file__).resolve().parents[1]) for m in (course, grading))
@@ -271,6 +272,8 @@ class Judge:
         self.log = open(Path(self.folder.name) / "judge.log", "w+")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.folder.name, "LANG": "C.UTF-8",
                "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+        if secret:  # the course's secret, for the hidden tests' data (course.testing.hidden_seed): the judge's alone
+            env[SECRET_VARIABLE] = secret
         work = Path(self.folder.name) / "work"
         work.mkdir()
         self.process = subprocess.Popen([sys.executable, "-I", "-c", BOOT, str(MEMORY), *paths], stdin=subprocess.PIPE,

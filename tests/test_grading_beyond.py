@@ -22,6 +22,7 @@ def graded(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("beyond") / "course", COURSE_FILES + ("course", "grading"))
     packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers_beyond.py"), POINTS)
     mutation.write_class(course, packed, ASSIGNMENT)
+    (course / batch.SECRET_FILE).write_text("the vi_beyond class of the test suite\n")  # its hidden cases, fixed
     run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "JOBS=2",
                           f"ASSIGNMENT={ASSIGNMENT}"], cwd=course, env=venv_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

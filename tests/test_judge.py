@@ -411,3 +411,34 @@ def test_a_code_answer_graded_by_hand_runs_in_the_kernel_and_what_it_defines_sta
     assert not errors(answer) and answer.outputs[0]["text"].split() == ["answer", pid]
     assert not errors(after) and after.outputs[0]["text"].strip() == str(math.sqrt(5))
     assert not errors(judged)
+
+
+def test_the_courses_secret_reaches_the_judge_and_never_the_kernel(tmp_path, monkeypatch):
+    """Hidden tests draw their data from the course's secret (course.testing.hidden_seed): the judge has it, the
+    student's kernel has neither the secret nor the seeds it makes, and another secret makes other seeds."""
+    from course.testing import SECRET_VARIABLE, hidden_seed
+    assert judge.SECRET_VARIABLE == SECRET_VARIABLE
+    secret = tmp_path / "hidden-tests.secret"
+    secret.write_text("a course's own secret\n")
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    test = {"grade": True, "solution": False, "locked": True, "grade_id": "t", "points": 1}
+    nb.cells += [new_code_cell(f"import os\nprint('kernel sees', os.environ.get({SECRET_VARIABLE!r}))"),
+                 new_code_cell("from course.testing import hidden_seed\nprint('seed', hidden_seed('ex1'))",
+                               metadata={"nbgrader": test})]
+    GuardedExecute(timeout=60, secret_file=str(secret)).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert nb.cells[0].outputs[0]["text"].strip() == "kernel sees None"
+    monkeypatch.setenv(SECRET_VARIABLE, "a course's own secret")
+    seed = hidden_seed("ex1")
+    assert nb.cells[1].outputs[0]["text"].strip() == f"seed {seed}"
+    monkeypatch.setenv(SECRET_VARIABLE, "another course")
+    assert hidden_seed("ex1") != seed and hidden_seed("ex2") != hidden_seed("ex1")
+
+
+def test_a_course_makes_its_secret_once_and_keeps_it_to_itself(tmp_path):
+    import os
+    import stat
+    from grading import batch
+    path = batch.course_secret(tmp_path)
+    first = path.read_text()
+    assert len(first.strip()) == 64 and batch.course_secret(tmp_path).read_text() == first
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
