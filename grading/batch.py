@@ -32,7 +32,7 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from grading import limits, preflight, sandbox
+from grading import delegation, limits, preflight, sandbox
 from grading.cells import autograder_points, is_autograder_test
 from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, ASSIGNMENTS, answered, nbgrader, notebook, venv_env
@@ -99,6 +99,14 @@ def course_secret(root):
     except FileExistsError:
         pass
     return path.resolve()
+
+
+def student_cells(nb):
+    """The notebook with only the code its student wrote: answer cells and cells of their own (not tests, not the
+    release's locked cells)."""
+    kept = nbformat.from_dict(dict(nb, cells=[c for c in nb.cells if not is_autograder_test(c)
+                                              and not c.metadata.get("nbgrader", {}).get("locked")]))
+    return kept
 
 
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
@@ -268,6 +276,9 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         checked = [preflight.stage(s, submitted, staging, assignment, release) for s in students]
         outcomes = {c.student: Outcome(c.student, c.notes, c.error) for c in checked}
         gradable = [c.student for c in checked if c.gradable]
+        for student in gradable:  # what the grader should look at by hand: the staged notebook, read, never run
+            staged = nbformat.read(staging / student / notebook(assignment), as_version=4)
+            outcomes[student].notes += delegation.notes(student_cells(staged))
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             for student in gradable:  # created here, once: the parallel runs then only add their scores
                 gb.update_or_create_student(student)

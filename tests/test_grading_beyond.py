@@ -52,3 +52,23 @@ def test_feedback_shows_no_hidden_test_code(graded):
         text = visible_text(graded["course"] / "feedback" / student / notebook(ASSIGNMENT).replace(".ipynb", ".html"))
         leaked = hidden & {line.strip() for line in text.splitlines()}
         assert not leaked, (student, sorted(leaked)[:3])
+
+
+def report_block(report, student):
+    """The report's lines for one student: theirs, then the indented notes under it."""
+    lines = report.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:1] == [student])
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(" "):
+            break
+        block.append(line)
+    return block
+
+
+def test_an_answer_that_calls_the_engines_reference_is_named_in_the_report(graded):
+    """The B1 mutant that returns the engine's reparameterisation gradient imports it from course.gradients."""
+    [case] = [c for c in graded["cases"] if c.name == "the reparameterisation estimator"]
+    block = report_block((graded["course"] / batch.REPORT.format(ASSIGNMENT)).read_text(), case.student)
+    assert any("b1_answer uses the engine's own references (check it by hand): from course.gradients import "
+               "reparam_gradient" in line for line in block), block
