@@ -35,12 +35,35 @@ what a browser would render:
 - Notebook metadata is reduced to the kernel's description (widget state is rendered with a widget
   manager loaded from a CDN); a cell's nbgrader metadata keeps only nbgrader's own keys, and its
   grade id, which nbgrader's templates write into HTML unescaped, is escaped.
+
+Names. The formgrader's page is addressed by id: `formgrade.js` binds each grade to the cell of the first element
+`$("#" + grade_id)` finds, and each comment to `#<grade_id>-comment`; the template's boxes are `#<grade_id>`,
+`#<grade_id>_extra_credit` and `#<grade_id>-comment`, with `#statusmessage`, `#help-dialog`, `#notebook`,
+`#notebook-container`; the feedback links to `<a name="<grade_id>">`, `<a name="comment-<grade_id>">`, `#top` and
+`#toc`. An element of a student's that carried one of those names ahead of the real one would take its place: a
+heading `###### ex4_test` in one written answer, and the score typed into that answer is saved for ex4_test too.
+So nothing of the student's carries an id or a name: bleach drops both from raw HTML, as before, and headings,
+whose ids nbconvert makes from their text when it renders the page (long after this runs, in the formgrader's own
+process, with nbconvert's stock renderer: no filter of ours runs there), are written so that nbconvert gives them
+none (`neutralize_heading_ids`: an empty `<wbr>` in the heading's text, which nbconvert's `add_anchor` cannot parse
+as XML, so it leaves the heading as it is). The rewrite lives in the stored notebook, so any renderer of it, the
+formgrader or `generate_feedback`, gets the same; and it is not trusted on its own: the final check of each rendered
+cell refuses any id in a student's markup (a heading nbconvert still named, because the rewrite missed it or a
+later nbconvert names headings otherwise, sends the cell to plain text). The instructor's cells, the release's
+locked cells (grading.preflight keeps nbgrader metadata only where the release has it, and nbgrader's
+OverwriteCells restores their source), keep their heading ids, so students may link to them, unless one of them
+is itself a name of the page. In-page links (`#...`) that name the page (compared percent-decoded and case-folded)
+are dropped from raw HTML and send markdown to plain text; classes the formgrader's scripts select by
+(`.score`, `.tabbable`, ...) are refused like ids (nbconvert's own classes and `language-...` never are).
 """
 import base64
 import binascii
 import html
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+import re
+import secrets
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 import bleach
 from nbconvert.filters.markdown_mistune import InvalidNotebook, IPythonRenderer, MarkdownWithMath
@@ -57,7 +80,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 STUDENT_TAGS = frozenset(
     "a abbr b blockquote br caption cite code col colgroup dd del details div dl dt em h1 h2 h3 h4 h5 h6 "
     "hr i img ins kbd li mark ol p pre q s samp small span strong sub summary sup table tbody td tfoot "
-    "th thead tr u ul var".split())
+    "th thead tr u ul var wbr".split())
 STUDENT_ATTRIBUTES = {
     "a": {"href", "title"}, "abbr": {"title"}, "img": {"src", "alt", "title", "width", "height"},
     "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}, "ol": {"start"}, "col": {"span"},
@@ -70,6 +93,36 @@ RENDERED_ATTRIBUTES = {"*": {"id", "class"}, "input": {"type", "disabled", "chec
                        "td": {"style"}, "th": {"style"}}
 TABLE_ALIGNMENT = {"text-align:left", "text-align:center", "text-align:right"}
 NUMERIC_ATTRIBUTES = {"width", "height", "colspan", "rowspan", "start", "span"}
+
+# What nbgrader 0.9.6's formgrade and feedback pages look up or link to by name (templates formgrade/ and
+# feedback/, static/js/formgrade*.js), besides the names made from each grade id (`page_names`): jQuery's
+# `$("#statusmessage")`, the keyboard help's `#help-dialog`, nbconvert's `#notebook` and `#notebook-container`,
+# the feedback's table of contents (`#toc`) and its `(Top)` links to `<a name="top">`.
+PAGE_IDS = frozenset({"statusmessage", "help-dialog", "notebook", "notebook-container", "toc", "top"})
+# Classes the formgrader's scripts select elements by ($(".tabbable"), the cell's .find(".score"), ...).
+PAGE_CLASSES = frozenset("nbgrader_cell tabbable score extra-credit full-credit no-credit mark-graded score-saved "
+                         "comment comment-saved help name-shown name-hidden previous next live-notebook "
+                         "needs_manual_grade".split())
+
+
+def page_names(grade_ids):
+    """Every id or anchor name the formgrader or the feedback derives from these grade ids, plus PAGE_IDS.
+
+    The formgrader finds a grade's score box as `$("#" + grade_id)`, its extra credit as `#<id>_extra_credit`, its
+    comment box as `#<id>-comment`; the feedback links to `<a name="<id>">` and `<a name="comment-<id>">`."""
+    names = set(PAGE_IDS)
+    for gid in grade_ids:
+        names |= {gid, f"{gid}_extra_credit", f"{gid}-comment", f"comment-{gid}"}
+    return frozenset(_name_key(n) for n in names)
+
+
+def _name_key(name):
+    """A name as a browser might match it, made loose on purpose: percent-decoded, entities decoded, case folded."""
+    return unquote(html.unescape(str(name))).strip().casefold()
+
+
+def is_page_name(name, reserved):
+    return _name_key(name) in reserved or _name_key(name).startswith("cell-id=")
 
 # Output types kept; everything else in an output's data is removed, with a note.
 KEPT_MIME = ("text/plain", "text/latex", "text/markdown", "text/html", "image/png", "image/jpeg")
@@ -96,12 +149,15 @@ def _normalized_url(value):
     return "".join(ch for ch in value if " " < ch < "\x7f" and ch != "`").lower()
 
 
-def link_ok(value):
-    """An href: http(s), mailto, or a relative link (a fragment, a path)."""
+def link_ok(value, reserved=PAGE_IDS):
+    """An href: http(s), mailto, or a relative link (a path, a fragment), whose fragment names nothing of the page."""
     url = _normalized_url(value)
     try:
         scheme = urlsplit(url).scheme
     except ValueError:
+        return False
+    # a fragment naming the page is refused whatever precedes it: "./#id" or the page's own URL lead there too
+    if "#" in value and is_page_name(re.sub(r"[\t\n\r]", "", value.strip()).split("#", 1)[1], reserved):
         return False
     return scheme in ("", "http", "https", "mailto")
 
@@ -122,15 +178,22 @@ def image_ok(value):
     return not url.startswith("/") and "\\" not in value and ".." not in url.split("/")
 
 
-def attribute_ok(tag, name, value, rendered=False):
+def attribute_ok(tag, name, value, rendered=False, trusted=False, reserved=PAGE_IDS):
+    """Whether this attribute may stay. rendered: it is in nbconvert's rendering of a markdown text, which adds
+    heading ids and classes itself; trusted: that text is the instructor's (a locked cell of the release), whose
+    heading ids may stay unless they are names of the grading page (`reserved`). A student's markup keeps no id."""
     allowed = STUDENT_ATTRIBUTES.get(tag, set())
     if rendered:
         allowed = allowed | RENDERED_ATTRIBUTES.get(tag, set()) | RENDERED_ATTRIBUTES["*"]
     if name not in allowed:
         return False
     value = value or ""
+    if name == "id":
+        return trusted and bool(value) and not is_page_name(value, reserved)
+    if name == "class":
+        return not PAGE_CLASSES & set(value.split())
     if name == "href":
-        return link_ok(value)
+        return link_ok(value, reserved)
     if name == "src":
         return image_ok(value)
     if name == "style":
@@ -145,16 +208,16 @@ def attribute_ok(tag, name, value, rendered=False):
 class _Inspector(HTMLParser):
     """Lists what in a piece of HTML is outside the allow-list (an empty list: safe to render)."""
 
-    def __init__(self, rendered):
+    def __init__(self, rendered, trusted=False, reserved=PAGE_IDS):
         super().__init__(convert_charrefs=False)
-        self.rendered, self.problems = rendered, []
+        self.rendered, self.trusted, self.reserved, self.problems = rendered, trusted, reserved, []
 
     def handle_starttag(self, tag, attrs):
         if tag not in (RENDERED_TAGS if self.rendered else STUDENT_TAGS):
             self.problems.append(f"<{tag}> element")
             return
         for name, value in attrs:
-            if not attribute_ok(tag, name, value, self.rendered):
+            if not attribute_ok(tag, name, value, self.rendered, self.trusted, self.reserved):
                 what = "URL" if name in ("href", "src") and value else "attribute"
                 self.problems.append(f"{name} {what} on <{tag}>")
 
@@ -182,26 +245,26 @@ class _Inspector(HTMLParser):
         self.problems.append("declaration")
 
 
-def html_problems(text, rendered=True):
+def html_problems(text, rendered=True, trusted=False, reserved=PAGE_IDS):
     """What would make this HTML unsafe to render on the grader's origin; [] when nothing would."""
-    inspector = _Inspector(rendered)
+    inspector = _Inspector(rendered, trusted, reserved)
     inspector.feed(text)
     inspector.close()
     return inspector.problems
 
 
-def _bleach_attribute(tag, name, value):
-    return attribute_ok(tag, name, value)
+@lru_cache(maxsize=8)
+def cleaner(reserved=PAGE_IDS):
+    """bleach with the student allow-list; in-page links to any of `reserved` lose their href."""
+    return bleach.Cleaner(tags=STUDENT_TAGS, attributes=lambda tag, name, value: attribute_ok(
+        tag, name, value, reserved=reserved), protocols={"http", "https", "mailto", "data"}, strip=False,
+        strip_comments=True)
 
 
-CLEANER = bleach.Cleaner(tags=STUDENT_TAGS, attributes=_bleach_attribute,
-                         protocols={"http", "https", "mailto", "data"}, strip=False, strip_comments=True)
-
-
-def clean_html(text):
+def clean_html(text, reserved=PAGE_IDS):
     """A student's HTML with disallowed tags escaped (left visible as text) and disallowed attributes dropped."""
-    cleaned = CLEANER.clean(text)
-    return cleaned if not html_problems(cleaned) else html.escape(text)
+    cleaned = cleaner(reserved).clean(text)
+    return cleaned if not html_problems(cleaned, reserved=reserved) else html.escape(text)
 
 
 # --- markdown --------------------------------------------------------------------------------------
@@ -253,10 +316,65 @@ def _fallback(source):
     return f"{fence}\n{source}\n{fence}"
 
 
-def sanitize_markdown(source, attachments=None):
+# --- heading anchors -------------------------------------------------------------------------------
+
+# An ATX heading's opening: container markers (block quote, list item, definition), then 1-6 '#' and the blank after
+# them. Lines of code blocks or HTML blocks match too: the probe below tells the headings apart.
+ATX_OPENING = re.compile(r"^((?:[ \t]*(?:>|[-+*:](?=[ \t])|\d{1,9}[.)](?=[ \t])))*[ \t]*#{1,6})([ \t]+|$)")
+SETEXT_UNDERLINE = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$")
+NO_ANCHOR = "<wbr>"  # an empty inline element: the heading renders as before, and nbconvert gives it no id
+MAX_HEADINGS = 500   # a cell with more heading-like lines than this is shown as plain text
+
+
+def neutralize_heading_ids(source):
+    """The markdown with every heading written so that nbconvert's renderer gives it no id and no anchor link.
+
+    nbconvert (`IPythonRenderer.heading`, `add_anchor`) names a heading after its text, and does so only when the
+    heading's HTML parses as XML: an unclosed `<wbr>` (no visible text, no width) at the start of an ATX heading's
+    text, or at the end of a setext heading's last line, keeps it from doing so. Headings are found with nbconvert's
+    own parser: a unique probe is written at each place a heading could start (or end), and the probes that come
+    back inside heading tokens show which places were headings; the others (code, HTML, paragraphs) are untouched.
+    Returns None for a text with more than MAX_HEADINGS such places (the caller shows it as plain text)."""
+    lines = source.split("\n")
+    places = []  # (line index, column, kind)
+    for i, line in enumerate(lines):
+        m = ATX_OPENING.match(line)
+        if m:
+            places.append((i, m.end(), "atx"))
+        if i > 0 and SETEXT_UNDERLINE.match(line) and lines[i - 1].strip():
+            places.append((i - 1, len(lines[i - 1]), "setext"))
+    if not places:
+        return source
+    if len(places) > MAX_HEADINGS:
+        return None
+    nonce = secrets.token_hex(6)
+    probe = [f"P{nonce}x{n}y" for n in range(len(places))]
+
+    def written(marks):
+        out = list(lines)
+        for (i, col, kind), mark in sorted(zip(places, marks), key=lambda pm: (-pm[0][0], -pm[0][1])):
+            if mark:
+                out[i] = out[i][:col] + (mark + " " if kind == "atx" else " " + mark) + out[i][col:]
+        return "\n".join(out)
+
+    found = set()
+    for token in markdown_tokens(written(probe)):
+        if token.get("type") == "heading":
+            found |= {int(n) for n in re.findall(rf"P{nonce}x(\d+)y", repr(token))}
+    marks = []
+    for n, (i, col, kind) in enumerate(places):
+        line = lines[i]
+        done = (line[col:].lstrip().startswith(NO_ANCHOR) if kind == "atx" else line.rstrip().endswith(NO_ANCHOR))
+        marks.append(NO_ANCHOR if n in found and not done else None)
+    return written(marks) if any(marks) else source
+
+
+def sanitize_markdown(source, attachments=None, trusted=False, reserved=PAGE_IDS):
     """(markdown, attachments, notes): the text made safe to render, keeping what is already safe as written.
 
     notes: short sentences on what was changed, already added to the markdown; [] when nothing was.
+    trusted: the text is the instructor's (a locked cell of the release), whose headings keep their ids, unless one
+    is a name of the grading page; a student's headings keep none. reserved: the page's names (`page_names`).
     """
     if isinstance(source, list):
         source = "".join(source)
@@ -282,25 +400,34 @@ def sanitize_markdown(source, attachments=None):
         fragments = {tok["raw"] for tok in tokens if tok.get("type") in ("block_html", "inline_html")}
         new, cleaned = source, []
         for fragment in sorted(fragments, key=len, reverse=True):
-            problems = html_problems(fragment, rendered=False)
+            problems = html_problems(fragment, rendered=False, reserved=reserved)
             if problems:
                 if fragment not in new:  # the parser ends the text's last block with a newline
                     fragment = fragment.rstrip("\n")
-                new = new.replace(fragment, CLEANER.clean(fragment))
+                new = new.replace(fragment, cleaner(reserved).clean(fragment))
                 cleaned += problems
         if cleaned:
             notes.append("HTML made inert (" + ", ".join(dict.fromkeys(cleaned)) + ")")
+        try:
+            if not trusted or html_problems(render_markdown(new, kept), trusted=True, reserved=reserved):
+                new = neutralize_heading_ids(new)
+        except Exception:  # a text the renderer cannot parse is shown as plain text
+            new = None
+        if new is None:
+            new = _fallback(source)
+            notes.append("shown as plain text: its headings could not be checked")
     for name, mimes in sorted(removed.items()):
         notes.append(f"attachment {_shown_name(name)} not shown ({', '.join(mimes)}): only PNG and JPEG images are")
     note = ("\n\n*[Grading: " + html.escape("; ".join(notes)) + ".]*") if notes else ""
     try:
-        problems = html_problems(render_markdown(new + note, kept))
+        problems = html_problems(render_markdown(new + note, kept), trusted=trusted, reserved=reserved)
     except InvalidNotebook as err:
         problems = [str(err)]
     if problems:
         notes.append("shown as plain text, for " + ", ".join(dict.fromkeys(problems)))
         new, note = _fallback(source), "\n\n*[Grading: " + html.escape("; ".join(notes)) + ".]*"
-        assert not html_problems(render_markdown(new + note, kept)), "plain-text fallback must render safely"
+        assert not html_problems(render_markdown(new + note, kept), reserved=reserved), \
+            "plain-text fallback must render safely"
     return new + note, kept, notes
 
 
@@ -317,7 +444,7 @@ def note_output(what):
                                                           "Only text, LaTeX, PNG, JPEG and cleaned HTML are shown.]"})
 
 
-def sanitize_output(output):
+def sanitize_output(output, reserved=PAGE_IDS):
     """[outputs] replacing one output: itself with only inert data, then a note if anything was removed."""
     kind = output.get("output_type")
     if kind == "stream":
@@ -339,11 +466,11 @@ def sanitize_output(output):
         elif mime in IMAGE_MIME and not is_base64(value):
             removed.append(f"{mime} that is not base64")
         elif mime == "text/html":
-            data[mime] = clean_html(value)
-            if data[mime] != value and html_problems(value):
+            data[mime] = clean_html(value, reserved)
+            if data[mime] != value and html_problems(value, reserved=reserved):
                 removed.append("scripts, handlers or styles in its HTML")
         elif mime == "text/markdown":
-            data[mime] = sanitize_markdown(value)[0]
+            data[mime] = sanitize_markdown(value, reserved=reserved)[0]
         else:
             data[mime] = value
     metadata = {}
@@ -369,6 +496,9 @@ class SanitizeStudentMarkup(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         nb.metadata = NotebookNode({k: v for k, v in nb.metadata.items() if k in NOTEBOOK_METADATA})
+        grade_ids = [html.unescape(str(c.metadata.nbgrader["grade_id"])) for c in nb.cells
+                     if isinstance(c.get("metadata", {}).get("nbgrader"), dict) and "grade_id" in c.metadata.nbgrader]
+        self.reserved = page_names(grade_ids)
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -377,8 +507,10 @@ class SanitizeStudentMarkup(NbGraderPreprocessor):
             return NotebookNode(cell_type="markdown", metadata={}, source="*[Grading: a cell of unknown type "
                                 f"{_shown_name(kind)} is not shown.]*"), resources
         self._clean_nbgrader_metadata(cell)
+        reserved = getattr(self, "reserved", PAGE_IDS)
         if kind == "markdown":
-            cell.source, attachments, notes = sanitize_markdown(cell.source, cell.get("attachments"))
+            cell.source, attachments, notes = sanitize_markdown(cell.source, cell.get("attachments"),
+                                                                trusted=self.is_instructors(cell), reserved=reserved)
             if attachments:
                 cell.attachments = attachments
             elif "attachments" in cell:
@@ -389,15 +521,23 @@ class SanitizeStudentMarkup(NbGraderPreprocessor):
             cell.pop("attachments", None)
         if kind == "raw":
             source = _text(cell.source) or ""
-            cell.source = source if not html_problems(source) else clean_html(source)
+            cell.source = source if not html_problems(source, reserved=reserved) else clean_html(source, reserved)
         if kind == "code":
             count = cell.get("execution_count")
             cell.execution_count = count if isinstance(count, int) and not isinstance(count, bool) else None
             outputs = []
             for output in cell.get("outputs", []):
-                outputs += sanitize_output(output)
+                outputs += sanitize_output(output, reserved)
             cell.outputs = outputs
         return cell, resources
+
+    @staticmethod
+    def is_instructors(cell):
+        """A locked markdown cell of the release: the instructor's text (grading.preflight keeps nbgrader metadata only
+        where it is the release's, and nbgrader's OverwriteCells puts back a locked cell's source from the gradebook)."""
+        meta = cell.get("metadata", {}).get("nbgrader")
+        return (cell.get("cell_type") == "markdown" and isinstance(meta, dict) and meta.get("locked") is True
+                and not meta.get("solution") and not meta.get("grade") and not meta.get("task"))
 
     @staticmethod
     def _clean_nbgrader_metadata(cell):

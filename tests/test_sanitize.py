@@ -5,6 +5,7 @@ Each notebook is rendered afterwards by nbconvert's classic HTML template, the b
 feedback templates (they render markdown and outputs the same way), and the page is searched for live markup.
 """
 import base64
+import re
 from collections import Counter
 from html.parser import HTMLParser
 
@@ -191,7 +192,7 @@ def test_ordinary_markdown_and_latex_are_kept_exactly():
               "| n | RMSE |\n|--:|:--|\n| 16 | 1,177.2 |\n\n- [x] done\n- item with <sub>2</sub> and <b>HTML</b><br>\n\n"
               "```python\nif a < b and c > d:\n    pass\n```\n\n![a plot](figure.png)")
     nb = sanitized(new_markdown_cell(source))
-    assert nb.cells[0].source == source
+    assert nb.cells[0].source == source.replace("# Exercise 6", "# <wbr> Exercise 6")  # its heading gets no id
     page = rendered(nb)
     assert "$\\mathcal{L}(q) = E_q[\\log p(x, z)] - E_q[\\log q(z)]$" in page
     assert "<sub>2</sub>" in page and "<b>HTML</b>" in page and "<blockquote>" in page and "<table>" in page
@@ -340,3 +341,149 @@ def test_nbgrader_runs_it_after_scoring_and_before_feedback_is_written():
     assert autograde[-1] == "grading.sanitize.SanitizeStudentMarkup"
     assert autograde.index("nbgrader.preprocessors.SaveAutoGrades") < len(autograde) - 1
     assert config.GenerateFeedback.preprocessors[0] == "grading.sanitize.SanitizeStudentMarkup"
+
+
+# --- ids, names and in-page anchors: nothing of the student's names an element of the grading page ----------------
+
+def grade_cell(cell, grade_id, **role):
+    cell.metadata["nbgrader"] = dict(dict(grade=False, solution=False, locked=False, points=0), grade_id=grade_id,
+                                     schema_version=3, **role)
+    return cell
+
+
+GRADE_IDS = ["ex1_answer", "ex1_test", "ex3_written", "ex4_written"]
+ATTACK = "\n".join([
+    "My answer.", "", "<details><summary>notes</summary>", "",
+    *[f"###### {gid}" for gid in GRADE_IDS + [f"{g}-comment" for g in GRADE_IDS] + [f"{g}_extra_credit" for g in GRADE_IDS]],
+    "", "ex4_written", "---", "", "> ## EX4_WRITTEN", "", "- ### statusmessage", "", "</details>", "",
+    '<a id="ex4_written">a</a> <a name="ex4_written">b</a> <div id="ex1_test">c</div> <h3 id="notebook">d</h3>',
+    "", '<a href="#Ex4%5Fwritten-comment">e</a> <a href="#top">f</a>',
+])  # markdown links to the page's names are shown as plain text: test_a_link_to_a_name_of_the_grading_page...
+
+
+def class_notebook(written=ATTACK, outputs=()):
+    """Grade ids as in an nbgrader assignment: a locked question, an answer and its test, two written answers."""
+    return [grade_cell(new_markdown_cell("## Exercise 3\n\nSee [the setup](#Exercise-3)."), "cell-intro", locked=True),
+            grade_cell(new_code_cell("x = 1", outputs=list(outputs)), "ex1_answer", solution=True),
+            grade_cell(new_code_cell("assert x == 1"), "ex1_test", grade=True, locked=True, points=1),
+            grade_cell(new_markdown_cell(written), "ex3_written", grade=True, solution=True, points=2),
+            grade_cell(new_markdown_cell("Brighter stars win."), "ex4_written", grade=True, solution=True, points=2)]
+
+
+class Names(HTMLParser):
+    """Every id and name in a page, and every in-page anchor."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.names, self.anchors = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id":
+                self.ids.append(value)
+            elif name == "name":
+                self.names.append(value)
+            elif name == "href" and (value or "").startswith("#"):
+                self.anchors.append(value[1:])
+
+
+def names_in(page):
+    parser = Names()
+    parser.feed(page)
+    return parser
+
+
+def formgrade_page(nb):
+    """The page nbgrader's formgrader serves for this notebook (its template, as the handler renders it)."""
+    from nbgrader.server_extensions.formgrader import handlers
+
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = dict(assignment_id="a", notebook_id="a", submission_id="s", index=0, total=1, base_url="",
+                     student="mallory", last_name=None, first_name=None, notebook_path="")
+    return HTMLExporter(config=config).from_notebook_node(nb, resources=resources)[0]
+
+
+def test_the_formgraders_lookups_are_hijacked_when_nothing_is_sanitized():
+    """The attack works on the page as nbgrader renders it: a heading of the student's takes the score box's id."""
+    nb = nbformat.from_dict(nbformat.reads(nbformat.writes(new_notebook(cells=class_notebook())), as_version=4))
+    ids = names_in(formgrade_page(nb)).ids
+    assert ids.index("ex4_written") < ids.index("ex4_written-comment")  # hers first: $("#ex4_written") finds it
+    assert ids.count("ex4_written") == 4 and ids.count("ex1_test") == 3  # headings, <a id>, <div id>, the real box
+
+
+@pytest.mark.parametrize("where", ["markdown cell", "markdown output", "html output"])
+def test_no_id_name_or_anchor_of_the_student_names_the_grading_page(where):
+    outputs = {"markdown output": [new_output("display_data", data={"text/markdown": ATTACK})],
+               "html output": [new_output("display_data", data={"text/html": ATTACK.replace("###### ", "<h6>")})]}
+    cells = class_notebook("My answer." if where != "markdown cell" else ATTACK, outputs.get(where, ()))
+    nb = sanitized(*cells)
+    found = names_in(formgrade_page(nb))
+    page_ids = {"ex1_answer-comment", "ex1_test", "ex3_written", "ex3_written-comment",
+                "ex4_written", "ex4_written-comment"}  # the graded cells' score boxes and the answers' comment boxes
+    page_ids |= {f"{g}_extra_credit" for g in ("ex1_test", "ex3_written", "ex4_written")}
+    for gid in page_ids:  # the formgrader's own box, once, and nothing else by that name in any case
+        assert [i for i in found.ids if i.lower() == gid.lower()] == [gid], gid
+    assert found.names == []
+    student_ids = [i for i in found.ids if i not in page_ids and not i.startswith("cell-id=")
+                   and i not in ("notebook", "notebook-container", "statusmessage")]
+    assert student_ids == ["Exercise-3"]  # the instructor's heading keeps its anchor, the student's have none
+    assert set(found.anchors) == {"Exercise-3"}, found.anchors
+    text = text_of(formgrade_page(nb))
+    assert "My answer." in text and "statusmessage" in text  # what she wrote is still there to read
+    assert "shown as plain text" not in "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def test_a_students_headings_render_as_headings_without_ids():
+    source = ("# One\n\n## Two ##\n\nThree *with* _emphasis_ and $x < y$\n===\n\nFour\n---\n\n> ### Five\n\n"
+              "- #### Six\n\n1. ##### Seven\n\nTerm\n: ###### Eight\n")
+    nb = sanitized(new_markdown_cell(source))
+    page = rendered(nb).replace("<wbr/>", "<wbr>")
+    rendered_cell = page.split('class="text_cell_render', 1)[1]
+    assert names_in(rendered_cell).ids == [] and names_in(rendered_cell).anchors == []
+    for level, text in [(1, "One"), (2, "Two"), (1, "Three <em>with</em> <em>emphasis</em> and $x &lt; y$"),
+                        (2, "Four"), (3, "Five"), (4, "Six"), (5, "Seven"), (6, "Eight")]:
+        assert re.search(f"<h{level}>(<wbr> {re.escape(text)}|{re.escape(text)} <wbr>)</h{level}>", page), text
+    assert "<wbr>" not in text_of(page) and "Eight" in text_of(page)
+    assert sanitized(nb.cells[0]).cells[0].source == nb.cells[0].source  # a second pass changes nothing
+
+
+def test_heading_like_lines_in_code_and_html_are_left_alone():
+    source = "```python\n# a comment\n```\n\n    ## indented code\n\n<pre>\n# in html\n</pre>\n\nnot a heading\n"
+    nb = sanitized(new_markdown_cell(source))
+    assert nb.cells[0].source == source
+
+
+def test_the_instructors_headings_keep_their_anchors_and_students_may_link_to_them():
+    intro = grade_cell(new_markdown_cell("## Exercise 3\n\nText."), "cell-intro", locked=True)
+    answer = grade_cell(new_markdown_cell("As in [Exercise 3](#Exercise-3)."), "ex3_written", grade=True,
+                        solution=True, points=2)
+    nb = sanitized(intro, answer)
+    assert [c.source for c in nb.cells] == ["## Exercise 3\n\nText.", "As in [Exercise 3](#Exercise-3)."]
+    found = names_in(rendered(nb))
+    assert "Exercise-3" in found.ids and found.anchors.count("Exercise-3") == 2
+
+
+def test_an_instructors_heading_named_like_a_grade_box_loses_its_id():
+    intro = grade_cell(new_markdown_cell("## ex3_written\n\n## Exercise 3"), "cell-intro", locked=True)
+    answer = grade_cell(new_markdown_cell("x"), "ex3_written", grade=True, solution=True, points=2)
+    found = names_in(rendered(sanitized(intro, answer)))
+    assert "ex3_written" not in found.ids and "ex3_written" not in found.anchors
+
+
+@pytest.mark.parametrize("link", ["[x](#ex3_written)", "[x](#EX3_Written-comment)", "[x](#ex3%5Fwritten)",
+                                  "[x](#comment-ex3_written)", "[x](#top)", "[x](#statusmessage)"])
+def test_a_link_to_a_name_of_the_grading_page_is_not_kept(link):
+    answer = grade_cell(new_markdown_cell(f"see {link} or <a href=\"{link[4:-1]}\">this</a>"), "ex3_written",
+                        grade=True, solution=True, points=2)
+    nb = sanitized(answer)
+    assert names_in(rendered(nb)).anchors == []
+    assert link in text_of(rendered(nb))  # the markdown is still there to read, as text
+
+
+def test_a_cell_with_too_many_heading_lines_is_shown_as_text():
+    nb = sanitized(new_markdown_cell("\n".join(f"# h{i}" for i in range(600))))
+    page = rendered(nb)
+    assert names_in(page.split('class="text_cell_render', 1)[1]).ids == []
+    assert "shown as plain text" in nb.cells[0].source and "# h599" in text_of(page)
