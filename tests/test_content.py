@@ -63,6 +63,8 @@ CONSTANTS = {
     ],
     "vi_beyond": [
         0.68 * 0.32,  # the binomial variance of a 68% coverage
+        math.log(1650 / 403) + (403 / 1650) ** 2 / 2 - 0.5,  # KL between Normals of SDs 403 and 1,650, same mean
+        1e-323,  # the order of float64's smallest denormal numbers
     ],
 }
 
@@ -98,7 +100,7 @@ ANSWERS = {
     },
     "vi_beyond": {
         "a_written": [r"four times too narrow", r"clamp\w* .{0,40}(403|e\^\{?6)"],
-        "b_written": [r"constant .{0,40}times .{0,30}score", r"sticking the landing\"?\)? (cancels|makes)"],
+        "b_written": [r"multiplies the score .{0,30} by the whole weight", r"cancels the slope"],
         "c_written": [r"(intervals|they) are (about )?four times too narrow", r"overconfiden"],
         "d_written": [r"zero-forcing", r"mode-seeking", r"mass-covering"],
     },
