@@ -185,6 +185,19 @@ def test_markdown_syntax_that_makes_live_markup_is_shown_as_text(markdown):
     assert MARK in text_of(page)  # the student's text is still readable
 
 
+@pytest.mark.parametrize("markdown", [
+    '<img src="https://example.com/receipt.png?who=student">',
+    "![a plot](https://example.com/receipt.png?who=student)",
+    '<img src="//example.com/receipt.png">',
+])
+def test_a_students_remote_image_is_never_fetched_by_the_graders_browser(markdown):
+    """An image from the web would be a read receipt: the grader's address and the time the page was opened."""
+    nb = sanitized(new_markdown_cell(markdown))
+    page = rendered(nb)
+    assert "example.com" not in " ".join(re.findall(r"<img[^>]*>", page))
+    assert "[Grading:" in text_of(page)
+
+
 def test_ordinary_markdown_and_latex_are_kept_exactly():
     source = ("# Exercise 6\n\nThe ELBO is $\\mathcal{L}(q) = E_q[\\log p(x, z)] - E_q[\\log q(z)]$ and\n\n"
               "$$\n\\mathrm{KL}(q \\| p) \\ge 0, \\quad a < b > c\n$$\n\n"
