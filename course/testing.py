@@ -57,6 +57,15 @@ def _native(value):
     return value
 
 
+def _tensor(value):
+    """torch.as_tensor(value), with a list or tuple of Python floats read in float64: torch reads it as float32,
+    which would round a correct answer's values to 7 digits."""
+    t = torch.as_tensor(value)
+    if isinstance(value, (list, tuple)) and t.is_floating_point():
+        t = torch.as_tensor(value, dtype=torch.float64)
+    return t
+
+
 def _ordered(value, what, length, of):
     """Refuse what is not a sequence of `length` (`of`: "numbers" or "ints"): sets have no order to check."""
     if isinstance(value, collections.abc.Set):
@@ -80,7 +89,7 @@ def as_number(value, what):
             raise AnswerError(f"{what} is too large for a float (past 1.8e308), got {_kind(value)}",
                               f"{what} must be a number") from None
     try:
-        t = torch.as_tensor(_native(value))
+        t = _tensor(_native(value))
     except (TypeError, ValueError, RuntimeError):
         raise AnswerError(f"{what} must be a number, got {_kind(value)}", f"{what} must be a number") from None
     if t.numel() != 1 or t.dtype == torch.bool or t.is_complex():
@@ -126,8 +135,7 @@ def as_values(value, what, shape):
     """`value` as a float64 tensor of exactly `shape`: a tensor or array of any real dtype, or nested lists."""
     value = _native(value)
     try:
-        t = torch.as_tensor(value.copy() if hasattr(value, "__array__") and not isinstance(value, torch.Tensor)
-                            else value)
+        t = _tensor(value.copy() if hasattr(value, "__array__") and not isinstance(value, torch.Tensor) else value)
     except (TypeError, ValueError, RuntimeError):
         raise AnswerError(f"{what} must be a tensor (or array) of numbers, got {_kind(value)}",
                           f"{what} must be a tensor (or array) of numbers of shape {tuple(shape)}") from None

@@ -11,29 +11,34 @@ beside it.
 
 # --- the lines each answer cell runs after its function (kept as in the notebook) ---
 _A1 = '''
-log_evidence = log_evidence_from_grid(grid.log_joint, 100)
+log_evidence = torch.as_tensor(log_evidence_from_grid(grid.log_joint, 100), dtype=torch.float64)  # (n,)
 print(log_evidence[:4].numpy().round(3))
 '''
 _A2 = '''
-prior_term = expected_log_prior(vi.q_mean, vi.q_sd, float(data.prior.loc), float(data.prior.scale))
+prior_term = torch.as_tensor(expected_log_prior(vi.q_mean, vi.q_sd, float(data.prior.loc), float(data.prior.scale)),
+                             dtype=torch.float64)  # (n,)
 print(prior_term[:4].numpy().round(3))
 '''
 _B1 = '''
 eps = torch.randn(n, 1000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-score_d_mean, score_d_sd = score_function_estimates(eps, vi.q_mean, vi.q_sd, data)
+score_d_mean, score_d_sd = (torch.as_tensor(d, dtype=torch.float64)
+                            for d in score_function_estimates(eps, vi.q_mean, vi.q_sd, data))  # (n, 1000) each
 print(f"image 0, d ELBO / d q_mean: mean of 1000 draws {score_d_mean[0].mean():.4f}, SD {score_d_mean[0].std():.3f}")
 '''
 _B2 = '''
 reparam_d_mean, reparam_d_sd = course.gradient_draws(data, vi.q_mean, vi.q_sd, "reparam", "analytic", num_draws=1000, seed=1)
-ratio = variance_ratio(score_d_mean, reparam_d_mean)
+ratio = torch.as_tensor(variance_ratio(score_d_mean, reparam_d_mean), dtype=torch.float64)  # (n,)
 print(f"variance of the score function / reparameterisation, d/d q_mean: median over images {ratio.median():.3g}")
 '''
 _C1 = '''
 many = course.simulate_seeds(range(100), n=4)  # 400 stars from 100 seeds
 levels = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.68, 0.8, 0.9, 0.95]
-table = course.coverage_table(many, levels)  # {"grid" | "vi" | "amortized" (the lab's encoder, trained on these images): [...]}
+table = course.coverage_table(many, levels, vi_options=dict(iterations=2000, num_samples=16, lr=400),  # 2,000 steps
+                              amortized_options=dict(iterations=5000))  # 5,000 steps
+# table: {"grid" | "vi" | "amortized" (the lab's encoder, trained on these images): [coverage at each level]}
 fixed_mean_many, fixed_sd_many = fixed.posterior(many.images)  # the fixed encoder, trained once above, scores them as they are
-table["fixed encoder"] = [interval_coverage(many.true_fluxes, fixed_mean_many, fixed_sd_many, level) for level in levels]
+table["fixed encoder"] = [torch.as_tensor(interval_coverage(many.true_fluxes, fixed_mean_many, fixed_sd_many, level),
+                                         dtype=torch.float64).item() for level in levels]
 for method, row in table.items():
     print(f"{method:<14} 68%: {row[levels.index(0.68)]:.3f}   95%: {row[levels.index(0.95)]:.3f}")
 '''
@@ -44,12 +49,14 @@ print(f"image {i}: KL[p || N(mean, sd^2)] in nats, for the Normal with")
 for label, mean, sd in [("the posterior's mean and SD", m, s), ("mean + 200", m + 200, s), ("mean - 200", m - 200, s),
                         ("SD x 1.2", m, 1.2 * s), ("SD x 0.8", m, 0.8 * s)]:
     log_q = Normal(mean, sd).log_prob(pareto_grid.grid).unsqueeze(0)  # (1, G)
-    print(f"  {label:<28} {float(forward_kl(pareto_grid.probs[i:i + 1], log_q, 20)):.4f}")
+    kl = torch.as_tensor(forward_kl(pareto_grid.probs[i:i + 1], log_q, 20), dtype=torch.float64)  # (1,)
+    print(f"  {label:<28} {kl.item():.4f}")
 '''
 _D2 = '''
 i = int((pareto_grid.mean - x_m).argmin())  # the star nearest the edge
 fluxes = pareto_grid.grid[pareto_grid.grid < x_m + 8000]
-q_density = shifted_lognormal_log_prob(fluxes, pareto_vi.q_loc[i], pareto_vi.q_scale[i], x_m).exp()
+q_density = torch.as_tensor(shifted_lognormal_log_prob(fluxes, pareto_vi.q_loc[i], pareto_vi.q_scale[i], x_m),
+                            dtype=torch.float64).exp()
 print(f"image {i}: q puts {float(q_density.sum() * 20):.3f} of its mass below x_m + 8000, none below x_m: "
       f"{float(q_density[fluxes <= x_m].sum()):.1f}")
 '''
@@ -279,3 +286,145 @@ MUTANTS = {
 ''' + _D2, {"d2_test"}),
     ],
 }
+
+# --- correct values in other types: the tests and the notebook's own lines read values, not types ---
+EQUIVALENT["a1_answer"] += [
+    ("a numpy array", '''import numpy as np
+def log_evidence_from_grid(log_joint, bin_width):
+    table = np.asarray(log_joint)
+    top = table.max(axis=1, keepdims=True)
+    return top[:, 0] + np.log(np.exp(table - top).sum(axis=1)) + np.log(bin_width)
+''' + _A1),
+    ("a list of floats", '''def log_evidence_from_grid(log_joint, bin_width):
+    return [float(torch.logsumexp(row, 0)) + math.log(bin_width) for row in log_joint]
+''' + _A1),
+]
+EQUIVALENT["a2_answer"] += [
+    ("a numpy array", '''import numpy as np
+def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):
+    m, s = np.asarray(q_mean), np.asarray(q_sd)
+    return -np.log(prior_sd) - 0.5 * np.log(2 * np.pi) - ((m - prior_mean) ** 2 + s ** 2) / (2 * prior_sd ** 2)
+''' + _A2),
+    ("a list of floats", '''def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):
+    return [-math.log(prior_sd) - 0.5 * math.log(2 * math.pi) - ((m - prior_mean) ** 2 + s ** 2) / (2 * prior_sd ** 2)
+            for m, s in zip(q_mean.tolist(), q_sd.tolist())]
+''' + _A2),
+]
+EQUIVALENT["b1_answer"] += [
+    ("a pair of numpy arrays", _B1_HEAD + '''    return (weight * eps / s).numpy(), (weight * (eps ** 2 - 1) / s + 1 / s).numpy()
+''' + _B1),
+    ("a list of two nested lists", _B1_HEAD + '''    return [(weight * eps / s).tolist(), (weight * (eps ** 2 - 1) / s + 1 / s).tolist()]
+''' + _B1),
+]
+EQUIVALENT["b2_answer"] += [
+    ("a numpy array", '''import numpy as np
+def variance_ratio(draws_a, draws_b):
+    return np.var(np.asarray(draws_a), axis=1, ddof=1) / np.var(np.asarray(draws_b), axis=1, ddof=1)
+''' + _B2),
+    ("a list of floats", '''def variance_ratio(draws_a, draws_b):
+    return [float(a.var() / b.var()) for a, b in zip(draws_a, draws_b)]
+''' + _B2),
+]
+EQUIVALENT["c1_answer"] += [
+    ("a fraction rounded to float32", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = float(Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2)))
+    inside = (true_fluxes - q_mean).abs() <= z * q_sd
+    return inside.float().mean().item()
+''' + _C1),
+    ("a float32 tensor of one element", '''def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2))
+    return ((true_fluxes - q_mean).abs() <= z * q_sd).float().mean().reshape(1)
+''' + _C1),
+    ("a numpy float64", '''import numpy as np
+from statistics import NormalDist
+def interval_coverage(true_fluxes, q_mean, q_sd, level):
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    return np.mean(np.abs(np.asarray(true_fluxes) - np.asarray(q_mean)) <= z * np.asarray(q_sd))
+''' + _C1),
+]
+EQUIVALENT["d1_answer"] += [
+    ("a numpy array", '''def forward_kl(probs, log_q, bin_width):
+    terms = probs * (probs.log() - math.log(bin_width) - log_q)
+    return torch.where(probs > 0, terms, torch.zeros_like(terms)).sum(1).numpy()
+''' + _D1),
+    ("a list of floats", '''def forward_kl(probs, log_q, bin_width):
+    terms = probs * (probs.log() - math.log(bin_width) - log_q)
+    return torch.where(probs > 0, terms, torch.zeros_like(terms)).sum(1).tolist()
+''' + _D1),
+]
+EQUIVALENT["d2_answer"] += [
+    ("a numpy array", '''import numpy as np
+def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    inside = f > shift
+    gap = torch.where(inside, f - shift, torch.ones_like(f))
+    log_q = Normal(q_loc, q_scale).log_prob(gap.log()) - gap.log()
+    return np.asarray(torch.where(inside, log_q, torch.full_like(log_q, -math.inf)))
+''' + _D2),
+    ("nested lists", '''def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):
+    inside = f > shift
+    gap = torch.where(inside, f - shift, torch.ones_like(f))
+    log_q = Normal(q_loc, q_scale).log_prob(gap.log()) - gap.log()
+    return torch.where(inside, log_q, torch.full_like(log_q, -math.inf)).tolist()
+''' + _D2),
+]
+
+# --- wrong answers that ignore an argument (or read the notebook's variable in its place) ---
+MUTANTS["a1_answer"] += [
+    ("the notebook's grid, not the argument", "def log_evidence_from_grid(log_joint, bin_width):\n"
+     "    return torch.logsumexp(grid.log_joint, 1) + math.log(bin_width)\n" + _A1, {"a1_test"}),
+]
+MUTANTS["a2_answer"] += [
+    (name, f"def expected_log_prior(q_mean, q_sd, prior_mean, prior_sd):\n    return {ret}\n" + _A2, {"a2_test"})
+    for name, ret in [
+        ("q_mean ignored (q centred on the prior mean)", "-math.log(prior_sd) - 0.5 * math.log(2 * math.pi) - q_sd ** 2 / (2 * prior_sd ** 2)"),
+        ("the lab's prior mean hard-coded", "Normal(64000.0, prior_sd).log_prob(q_mean) - q_sd ** 2 / (2 * prior_sd ** 2)"),
+        ("the lab's prior SD hard-coded", "Normal(prior_mean, 12800.0).log_prob(q_mean) - q_sd ** 2 / (2 * 12800.0 ** 2)"),
+    ]
+]
+MUTANTS["b1_answer"] += [
+    (name, _B1_HEAD.replace("    m, s = q_mean.double().unsqueeze(1), q_sd.double().unsqueeze(1)\n", head)
+     + "    return weight * eps / s, weight * (eps ** 2 - 1) / s + 1 / s\n" + _B1, {"b1_test"})
+    for name, head in [
+        ("eps ignored (fresh draws)", "    m, s = q_mean.double().unsqueeze(1), q_sd.double().unsqueeze(1)\n"
+                                      "    eps = torch.randn(eps.shape, dtype=torch.float64)\n"),
+        ("q_mean ignored (the sky-subtracted flux)", "    m, s = course.sky_subtracted_flux(data).double().unsqueeze(1), q_sd.double().unsqueeze(1)\n"),
+        ("q_sd ignored (1,000 for every image)", "    m = q_mean.double().unsqueeze(1)\n    s = torch.full_like(m, 1000.0)\n"),
+        ("the notebook's data, not the argument", "    m, s = q_mean.double().unsqueeze(1), q_sd.double().unsqueeze(1)\n"
+                                                  "    data = globals()['data']\n"),
+    ]
+]
+MUTANTS["b2_answer"] += [
+    (name, f"def variance_ratio(draws_a, draws_b):\n    return {ret}\n" + _B2, {"b2_test"})
+    for name, ret in [
+        ("draws_b ignored", "draws_a.var(1)"),
+        ("draws_a ignored", "1 / draws_b.var(1)"),
+    ]
+]
+MUTANTS["c1_answer"] += [
+    (name, f"def interval_coverage(true_fluxes, q_mean, q_sd, level):\n"
+           "    z = float(Normal(0.0, 1.0).icdf(torch.tensor((1 + level) / 2)))\n"
+           f"    return float(({inside}).double().mean())\n" + _C1, {"c1_test"})
+    for name, inside in [
+        ("intervals centred on zero (q_mean ignored)", "true_fluxes.abs() <= z * q_sd"),
+        ("one width for every star (q_sd's mean)", "(true_fluxes - q_mean).abs() <= z * q_sd.mean()"),
+        ("the notebook's true fluxes, not the argument", "(many.true_fluxes - q_mean).abs() <= z * q_sd"),
+    ]
+]
+MUTANTS["d1_answer"] += [
+    (name, f"def forward_kl(probs, log_q, bin_width):\n    return {ret}\n" + _D1, {"d1_test"})
+    for name, ret in [
+        ("log_q ignored (minus the entropy only)", "torch.where(probs > 0, probs * (probs.log() - math.log(bin_width)), torch.zeros_like(probs)).sum(1)"),
+        ("the notebook's posterior, not the argument", "torch.where(pareto_grid.probs > 0, pareto_grid.probs * (pareto_grid.probs.log() - math.log(bin_width) - log_q), torch.zeros_like(log_q)).sum(1)"),
+    ]
+]
+MUTANTS["d2_answer"] += [
+    (name, "def shifted_lognormal_log_prob(f, q_loc, q_scale, shift):\n" + pre +
+           "    inside = f > shift\n    gap = torch.where(inside, f - shift, torch.ones_like(f))\n"
+           "    log_q = Normal(q_loc, q_scale).log_prob(gap.log()) - gap.log()\n"
+           "    return torch.where(inside, log_q, torch.full_like(log_q, -math.inf))\n" + _D2, {"d2_test"})
+    for name, pre in [
+        ("shift ignored (the notebook's x_m)", "    shift = x_m\n"),
+        ("q_loc ignored (0)", "    q_loc = 0.0\n"),
+        ("q_scale ignored (1)", "    q_scale = 1.0\n"),
+    ]
+]
