@@ -41,6 +41,9 @@ def support_shift(flux_prior):
     raise ValueError(f"flux_prior must be a torch.distributions.Normal or Pareto, got {type(flux_prior).__name__}")
 
 
+Q_SD_FLOOR = 1e-4  # the lab's clamp on a Normal q's SD, applied before q is built
+
+
 def q_distribution(q_mean, q_sd, shift=None):
     """q as a torch distribution over f: Normal(q_mean, q_sd) or, with a shift, the shifted LogNormal of (6),
     built from torch transforms (f = shift + exp(z), z ~ Normal(q_mean, q_sd)). For plots and checks."""
@@ -198,7 +201,7 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
             schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0, 0.01, total_iters=iterations)
 
         def scale():
-            return q_sd.clamp(min=1e-4) if shift is None else q_sd.exp()  # (n,)
+            return q_sd.clamp(min=Q_SD_FLOOR) if shift is None else q_sd.exp()  # (n,)
 
         def step():
             sd = scale()
@@ -207,7 +210,7 @@ def fit_vi(data, lr=None, iterations=3000, num_samples=64, seed=0, callback=None
             eps = torch.randn(num_samples, data.n, generator=rng, dtype=torch.float64, device=device).T  # (n, S)
             q_mean.grad, d_sd = neg_elbo_grad(q_mean, sd, eps, data.prior, likelihood, shift=shift)
             if shift is None:
-                q_sd.grad = d_sd * (q_sd >= 1e-4)  # the clamp passes no gradient below its floor
+                q_sd.grad = d_sd * (q_sd >= Q_SD_FLOOR)  # the clamp passes no gradient below its floor
             else:
                 q_sd.grad = d_sd * sd  # chain rule to log q_scale
             optimizer.step()

@@ -17,7 +17,7 @@ from .amortized import fit_amortized
 from .grid import grid_posterior
 from .likelihood import StarLikelihood
 from .metrics import flux_rmse, prior_mean_estimate, sky_subtracted_flux
-from .vi import fit_vi
+from .vi import Q_SD_FLOOR, fit_vi
 
 LOG_STEPS = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000]
 
@@ -288,7 +288,8 @@ class LearningRateExplorer(Explorer):
             if result.diverged:
                 self.progress.bar_style = "danger"
             else:
-                self.progress.value, self.progress.bar_style = self.iterations, "success"
+                self.progress.value = self.iterations
+                self.progress.bar_style = "warning" if self.collapsed() else "success"
             self.draw()
 
     def _on_log(self, record, generation):
@@ -300,12 +301,21 @@ class LearningRateExplorer(Explorer):
             self.draw()
         return False
 
+    def collapsed(self):
+        """How many images' q_sd ended at the clamp's floor (a finite objective, but q is a point mass)."""
+        q_sd = getattr(self.result, "q_sd", None)
+        return 0 if q_sd is None else int((q_sd <= Q_SD_FLOOR).sum())
+
     def summary(self):
         """One line on the finished run."""
         last = self.records[-1]
         if self.result.diverged:
             return (f"learning rate {self.lr.value:g}: <b>diverged</b>; the objective became "
                     f"{last.objective} at step {last.step} (the steps overshoot)")
+        if self.collapsed():
+            return (f"learning rate {self.lr.value:g}: <b>not converged</b>; after {self.iterations} steps q_sd is at "
+                    f"its floor of {Q_SD_FLOOR:g} for {self.collapsed()} of {len(self.result.q_sd)} images, "
+                    f"RMSE <b>{last.rmse:,.0f}</b>")
         return (f"learning rate {self.lr.value:g}: after {self.iterations} steps, objective "
                 f"{last.objective:,.0f}, RMSE <b>{last.rmse:,.0f}</b>")
 

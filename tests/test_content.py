@@ -114,7 +114,8 @@ def said(pattern, text):
 
 def reachable(assignment):
     """What a student can read: the release's cells (visible tests, their messages and docstrings), the outputs
-    the notebook prints when run (the source's), and help() of every module of the engine."""
+    the notebook prints when run (the source's), help() of every module of the engine, and the README (the
+    installed package's description, `importlib.metadata.metadata("course")`)."""
     release, source = (read(ROOT / part / notebook(assignment)) for part in ("release", "source"))
     texts = {f"release cell {i}": c.source for i, c in enumerate(release.cells)}
     for i, cell in enumerate(source.cells):
@@ -124,6 +125,7 @@ def reachable(assignment):
     modules = ["course"] + [f"course.{m.name}" for m in pkgutil.iter_modules(course.__path__)]
     for name in modules:
         texts[f"help({name})"] = pydoc.render_doc(importlib.import_module(name), renderer=pydoc.plaintext)
+    texts["README.md"] = (ROOT / "README.md").read_text()
     return texts
 
 
@@ -138,10 +140,9 @@ def test_nothing_a_student_can_reach_answers_a_written_question(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_give_away_patterns_find_the_model_answers(assignment):
     """Each pattern above finds its own model answer in the source: a pattern that matches nothing checks nothing."""
-    answers = cells_by_id(read(ROOT / "source" / notebook(assignment)))
-    assert set(ANSWERS[assignment]) == {gid for gid, _ in
-                                        ((c.metadata.nbgrader.grade_id, c) for _, c in
-                                         written_answers(read(ROOT / "source" / notebook(assignment))))}
+    source = read(ROOT / "source" / notebook(assignment))
+    answers = cells_by_id(source)
+    assert set(ANSWERS[assignment]) == {c.metadata.nbgrader.grade_id for _, c in written_answers(source)}
     for gid, patterns in ANSWERS[assignment].items():
         for pattern in patterns:
             assert said(pattern, answers[gid].source), f"{gid}'s model answer says {pattern!r}"

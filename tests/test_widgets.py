@@ -68,6 +68,18 @@ def test_vi_explorer_matches_fit_vi_and_reports_divergence(data):
     assert not math.isfinite(explorer.records[-1].objective)
 
 
+def test_a_fit_whose_q_sd_sits_at_the_floor_is_not_shown_as_a_success(data):
+    # at lr 1e5 the first steps throw every q_sd below the clamp: the objective stays finite, q is a point mass
+    explorer = LearningRateExplorer(data, iterations=300)
+    explorer.wait()
+    explorer.run(lr=1e5)
+    expected = course.fit_vi(data, lr=1e5, iterations=300, log_every=100)
+    assert not expected.diverged and (expected.q_sd <= 1e-4).all()
+    assert explorer.progress.bar_style == "warning"
+    assert f"q_sd is at its floor of 0.0001 for {data.n} of {data.n} images" in explorer.status.value
+    assert "not converged" in explorer.status.value
+
+
 def test_moving_the_slider_stops_the_run_in_flight(data):
     fit = RecordingFit()
     explorer = LearningRateExplorer(data, fit=fit, iterations=20000, log_every=50)
