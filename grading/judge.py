@@ -8,9 +8,15 @@ Python (`python -I`, an empty working folder) with the installed `course`, one p
 In the judge a test cell's names resolve as in the notebook, with one difference: what the notebook
 defined lives in the kernel, so a name the test reads (and does not bind or import itself) is looked up
 there (grading.kernel_bridge). Data comes back as data (grading.wire): a copy, checked strictly. A
-function comes back as a `KernelFunction`: calling it sends its arguments to the kernel as data, runs the
-student's function there, and brings back its result as data, or its exception by type and message.
-Expected values are computed only here, so nothing the kernel does can reach them.
+function comes back as a `KernelFunction`, a handle: calling it sends its arguments to the kernel as data,
+runs the student's function there, and brings back its result as data, or its exception by type and
+message, and what the function changed in its arguments, written back into the test's objects
+(grading.inplace). Expected values are computed only here, so nothing the kernel does can reach them.
+
+Names cross, code does not: a test that deletes a notebook name (`del squares`), rebinds or restores one
+(`squares = orig_squares`), or patches one for the length of a check (`unittest.mock.patch("__main__.f", g)`,
+`patch.object(__main__, "f", g)`), does so in the kernel, by name, as in nbgrader; what it binds there must
+be data or an object of the notebook (a handle), never a function or a mock made in the test.
 
 A test cell imports everything it uses (torch, course, ...); its other free names are the notebook's.
 The verdict is the exception: a cell fails when its code raises, and passes otherwise. What the test
@@ -36,10 +42,11 @@ import subprocess
 import sys
 import tempfile
 import traceback
+import types
 import warnings
 from pathlib import Path
 
-from grading import wire
+from grading import inplace, wire
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 CELL_FILE = "<test cell>"
@@ -94,11 +101,16 @@ def rebuild_exception(reply):
     return err
 
 
-class KernelFunction:
-    """A function of the notebook: a call runs it in the kernel, on data, and returns data."""
+CROSSES = ("data (numbers, strings, tuples, lists, dicts, tensors, numpy arrays, the course's data classes) "
+           "or an object of the notebook (a function the test read from it)")
 
-    def __init__(self, name, ask):
-        self.name, self.ask = name, ask
+
+class KernelFunction:
+    """A function of the notebook, by handle: a call runs it in the kernel, on data, and returns data; what it
+    changed in its arguments is written back into the test's objects (grading.inplace)."""
+
+    def __init__(self, name, handle, names):
+        self.name, self.handle, self.names = name, handle, names
         self.__name__ = self.__qualname__ = name
 
     def __repr__(self):
@@ -106,13 +118,15 @@ class KernelFunction:
 
     def __call__(self, *args, **kwargs):
         try:
-            payload = {"args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))}
+            payload = {"args": self.names.encode(list(args)), "kwargs": self.names.encode(dict(kwargs))}
         except wire.NotData as err:
-            raise TypeError(f"a test passed {self.name} something the kernel cannot be sent: {err}") from None
-        reply = self.ask({"op": "call", "name": self.name, "payload": json.dumps(payload)})
+            raise TypeError(f"a test passed {self.name} something the kernel cannot be sent: {err}; what can cross is "
+                            f"{CROSSES}") from None
+        reply = self.names.ask({"op": "call", "name": self.name, "handle": self.handle, "payload": json.dumps(payload)})
+        self._write_back(reply.get("changed"), args, kwargs)
         kind = reply.get("kind")
         if kind == "value":
-            return wire.decode(reply["value"])
+            return self.names.decode(reply["value"])
         if kind == "raised":
             raise rebuild_exception(reply)
         if kind == "unsupported":
@@ -120,13 +134,49 @@ class KernelFunction:
                             "return numbers, strings, tuples, lists, dicts, tensors or numpy arrays")
         raise TypeError(f"the notebook's kernel gave no answer for {self.name}: {reply.get('why', 'no reply')}")
 
+    def _write_back(self, changed, args, kwargs):
+        """The kernel's copies of the arguments the call changed in place, written into the test's own objects."""
+        if changed is None:
+            return
+        if not isinstance(changed, dict):
+            raise TypeError(f"the notebook's kernel gave a malformed answer for {self.name}")
+        for key, tree in [*changed.get("args", []), *changed.get("kwargs", [])]:
+            if type(key) is int and 0 <= key < len(args):
+                sent = args[key]
+            elif type(key) is str and key in kwargs:
+                sent = kwargs[key]
+            else:
+                raise TypeError(f"the notebook's kernel gave a malformed answer for {self.name}")
+            try:
+                inplace.write_back(sent, self.names.decode(tree))
+            except inplace.NotWritable as err:
+                raise TypeError(f"{self.name} changed an argument in a way the test cannot see: {err}") from None
+
 
 class NotebookNames(dict):
-    """A test cell's namespace: its own names, then the notebook's (looked up in the kernel), then builtins."""
+    """A test cell's namespace: its own names, then the notebook's (looked up in the kernel), then builtins.
+
+    A name the test read from the notebook, or deleted, is the notebook's for the rest of the cell: `del name`
+    deletes it in the kernel, and `name = value` binds it there (to data, or to an object of the notebook, such
+    as a function the test kept before deleting it). Every other name the test binds is its own and stays here."""
 
     def __init__(self, ask):
         super().__init__(__name__="__test__", __builtins__=builtins)
         self.ask = ask
+        self.notebooks = set()  # names of the notebook's, read or deleted in this cell
+        self.functions = {}     # handle -> KernelFunction: the notebook's objects the test holds
+
+    def encode(self, value):
+        """The tree of `value` for the kernel; the notebook's own functions cross by handle."""
+        return wire.encode(value, handle_of=lambda v: v.handle if isinstance(v, KernelFunction) else None)
+
+    def decode(self, tree):
+        """A value from the kernel; a handle in it may name only an object the test already holds."""
+        def known(handle):
+            if handle not in self.functions:
+                raise wire.NotData(f"malformed data: no object of the notebook has handle {handle}")
+            return self.functions[handle]
+        return wire.decode(tree, handles=known)
 
     def __missing__(self, name):
         if name in builtins.__dict__:
@@ -135,17 +185,77 @@ class NotebookNames(dict):
         kind = reply.get("kind")
         if kind == "missing":
             raise NameError(f"name {name!r} is not defined in the notebook")
-        if kind == "callable":
-            value = KernelFunction(name, self.ask)
+        if kind == "callable" and type(reply.get("handle")) is int:
+            value = self.functions.setdefault(reply["handle"], KernelFunction(name, reply["handle"], self))
         elif kind == "value":
-            value = wire.decode(reply["value"])
+            value = self.decode(reply["value"])
         elif kind == "unsupported":
             raise TypeError(f"the notebook's {name} is {reply.get('type', 'an object')}, which a test cannot read: "
                             "tests read numbers, strings, tuples, lists, dicts, tensors, arrays and the course's data")
         else:
             raise TypeError(f"the notebook's kernel gave no answer for {name}: {reply.get('why', 'no reply')}")
-        self[name] = value
+        self.notebooks.add(name)
+        dict.__setitem__(self, name, value)
         return value
+
+    def __setitem__(self, name, value):
+        if name in self.notebooks:
+            self.bind(name, value)
+        dict.__setitem__(self, name, value)
+
+    def __delitem__(self, name):
+        if name in self.notebooks or not dict.__contains__(self, name):
+            self.delete(name)  # the notebook's name, or one the test never had: deleted in the kernel
+            dict.pop(self, name, None)
+        else:
+            dict.__delitem__(self, name)  # the test's own name
+
+    def bind(self, name, value):
+        """Bind the notebook's `name` in the kernel: to data, or to an object of the notebook's."""
+        try:
+            tree = self.encode(value)
+        except wire.NotData as err:
+            raise TypeError(f"a test cannot bind the notebook's {name} to {err.args[0].removeprefix('an object of type ')}"
+                            f": code does not cross into the notebook; what can is {CROSSES}") from None
+        reply = self.ask({"op": "bind", "name": name, "payload": json.dumps(tree)})
+        if reply.get("kind") != "done":
+            raise TypeError(f"the notebook's kernel did not bind {name}: {reply.get('why', 'no reply')}")
+        self.notebooks.add(name)
+
+    def delete(self, name):
+        """Delete the notebook's `name` in the kernel (NameError if it has none)."""
+        reply = self.ask({"op": "delete", "name": name})
+        self.notebooks.add(name)
+        if reply.get("kind") == "missing":
+            raise NameError(f"name {name!r} is not defined")
+        if reply.get("kind") != "done":
+            raise TypeError(f"the notebook's kernel did not delete {name}: {reply.get('why', 'no reply')}")
+
+
+class NotebookModule(types.ModuleType):
+    """`__main__` while a test cell runs: the notebook's namespace as a module, so that
+    `unittest.mock.patch("__main__.f", g)` and `patch.object(__main__, "f", g)` patch the kernel's `f`."""
+
+    def __init__(self, names):
+        super().__init__("__main__")
+        object.__setattr__(self, "_names", names)
+
+    def __getattr__(self, name):
+        try:
+            return self._names[name]
+        except NameError:
+            raise AttributeError(f"the notebook has no {name!r}") from None
+
+    def __setattr__(self, name, value):
+        self._names.bind(name, value)
+        dict.__setitem__(self._names, name, value)
+
+    def __delattr__(self, name):
+        try:
+            self._names.delete(name)
+        except NameError:
+            raise AttributeError(f"the notebook has no {name!r}") from None
+        dict.pop(self._names, name, None)
 
 
 def public_message(err, source):
@@ -199,14 +309,17 @@ def run_test_cell(source, ask):
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        names = NotebookNames(lambda request: ask(dict(request, hidden=on_hidden_line(hidden))))
+        main, sys.modules["__main__"] = sys.modules["__main__"], NotebookModule(names)
         try:
-            exec(compile(source, CELL_FILE, "exec"), NotebookNames(lambda request: ask(
-                dict(request, hidden=on_hidden_line(hidden)))))
+            exec(compile(source, CELL_FILE, "exec"), names)
         except KernelStopped:
             raise
         except BaseException as err:  # the verdict: any exception fails the cell (SystemExit included)
             ename, evalue, lines = describe(err, source)
             error = {"ename": ename, "evalue": evalue, "traceback": lines}
+        finally:
+            sys.modules["__main__"] = main
     text = printed.getvalue() + "".join(f"warning: {w.category.__name__}: {w.message}\n" for w in caught)
     return {"stdout": clip(text), "error": error}
 
@@ -307,6 +420,18 @@ class Judge:
             raise JudgeFailed(f"the judge {why} ({self.timeout} s): {self.log.read()[-2000:]}")
         return json.loads(line)
 
+    @staticmethod
+    def request(message):
+        """The code that asks the kernel's bridge what the judge's message asks (grading.kernel_bridge)."""
+        name, op = str(message["name"]), message["op"]
+        if op == "call":
+            return f"__grading__.call({int(message['handle'])!r}, {str(message['payload'])!r})"
+        if op == "bind":
+            return f"__grading__.bind({name!r}, {str(message['payload'])!r})"
+        if op in ("lookup", "delete"):
+            return f"__grading__.{op}({name!r})"
+        raise JudgeFailed(f"the judge asked for an unknown operation {op!r}")
+
     def run(self, source, kernel):
         """Judge one test cell: {"stdout", "error", "printed"}; re-raises what `kernel` raised, if it did."""
         self._send({"source": source})
@@ -318,8 +443,7 @@ class Judge:
             if raised is not None:
                 self._send({"op": "abort", "why": "the kernel stopped"})
                 continue
-            code = (f"__grading__.lookup({message['name']!r})" if message["op"] == "lookup"
-                    else f"__grading__.call({message['name']!r}, {message['payload']!r})")
+            code = self.request(message)
             try:
                 reply, text = kernel(code)
             except Exception as err:  # DeadKernelError, CellTimeoutError: GuardedExecute stops the notebook

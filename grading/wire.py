@@ -9,6 +9,11 @@ torch tensors and numpy arrays of numbers or bools, any shape (as raw bytes: exa
 classes (`course.StarData`, `course.VIResult`, ...) and the flux priors (`torch.distributions`).
 Anything else is refused with its type's name: no object of a kernel's making ever reaches the judge.
 
+A handle names an object of the kernel without carrying it: `{"t": "handle", "v": <int>}`. Only the side
+that passes `handle_of` (to encode) or `handles` (to decode) makes or reads one: the judge sends the
+notebook's functions back to the kernel by handle (as an argument, or to bind a name), and the kernel
+resolves them from its own table. A tree from the kernel names only handles the judge already holds.
+
 The same file runs on both sides. In the student's kernel (grading.kernel_bridge pastes it there) it
 encodes what the student's functions return; nothing there decides a grade. In the judge it decodes,
 strictly: every tree is checked node by node, a tensor is rebuilt from its bytes, a data class from
@@ -57,8 +62,10 @@ def _tensor_bytes(t):
     return t.numpy().tobytes()
 
 
-def encode(value, depth=0):
-    """The JSON-able tree of `value`; raises NotData for anything that is not data (module docstring)."""
+def encode(value, depth=0, handle_of=None):
+    """The JSON-able tree of `value`; raises NotData for anything that is not data (module docstring).
+
+    handle_of(value) -> int or None: the handle of a value that is not data but names a kernel object."""
     if depth > MAX_DEPTH:
         raise NotData(f"data nested more than {MAX_DEPTH} deep")
     kind = type(value)
@@ -76,9 +83,9 @@ def encode(value, depth=0):
         return {"t": "str", "v": str.__str__(value)}
     for name, base in (("tuple", tuple), ("list", list), ("set", set), ("frozenset", frozenset)):
         if isinstance(value, base):
-            return {"t": name, "v": [encode(v, depth + 1) for v in base.__iter__(value)]}
+            return {"t": name, "v": [encode(v, depth + 1, handle_of) for v in base.__iter__(value)]}
     if isinstance(value, dict):
-        return {"t": "dict", "v": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in dict.items(value)]}
+        return {"t": "dict", "v": [[encode(k, depth + 1, handle_of), encode(v, depth + 1, handle_of)] for k, v in dict.items(value)]}
     module = getattr(kind, "__module__", "") or ""
     if module.startswith("torch") and _is_tensor(value):
         import torch
@@ -101,10 +108,13 @@ def encode(value, depth=0):
     name = kind.__name__
     if name in DISTRIBUTION_PARAMETERS and module.startswith("torch.distributions"):
         return {"t": "dist", "cls": name,
-                "v": {p: encode(getattr(value, p), depth + 1) for p in DISTRIBUTION_PARAMETERS[name]}}
+                "v": {p: encode(getattr(value, p), depth + 1, handle_of) for p in DISTRIBUTION_PARAMETERS[name]}}
     if dataclasses.is_dataclass(value) and module.startswith("course"):
-        fields = {f.name: encode(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)}
+        fields = {f.name: encode(getattr(value, f.name), depth + 1, handle_of) for f in dataclasses.fields(value)}
         return {"t": "data", "cls": name, "v": fields}
+    handle = handle_of(value) if handle_of is not None else None
+    if type(handle) is int:
+        return {"t": "handle", "v": handle}
     raise NotData(f"an object of type {module}.{kind.__qualname__}")
 
 
@@ -148,8 +158,11 @@ class _Budget:
             raise NotData(f"malformed data: more than {MAX_HASHED} items in sets or non-text dict keys")
 
 
-def decode(tree, depth=0, classes=None, budget=None):
-    """The value a tree describes (see encode); raises NotData for any tree encode could not have made."""
+def decode(tree, depth=0, classes=None, budget=None, handles=None):
+    """The value a tree describes (see encode); raises NotData for any tree encode could not have made.
+
+    handles(int) -> object: what a handle names (raises NotData for one it does not know); without it, a
+    tree may hold no handle."""
     if depth > MAX_DEPTH:
         raise NotData(f"data nested more than {MAX_DEPTH} deep")
     budget = _Budget() if budget is None else budget
@@ -175,14 +188,19 @@ def decode(tree, depth=0, classes=None, budget=None):
         return complex(float.fromhex(re_im[0]), float.fromhex(re_im[1]))
     if tag == "str":
         return _field(tree, "v", str)
+    if tag == "handle" and handles is not None:
+        handle = _field(tree, "v", int)
+        if type(handle) is not int:
+            raise NotData("malformed data: a handle is an int")
+        return handles(handle)
     if tag in ("tuple", "list"):
-        items = [decode(v, depth + 1, classes, budget) for v in _field(tree, "v", list)]
+        items = [decode(v, depth + 1, classes, budget, handles) for v in _field(tree, "v", list)]
         return tuple(items) if tag == "tuple" else items
     if tag in ("set", "frozenset"):
         items = set()
         for v in _field(tree, "v", list):
             before = budget.nodes
-            item = decode(v, depth + 1, classes, budget)
+            item = decode(v, depth + 1, classes, budget, handles)
             budget.hash(before)  # before the item is hashed in
             try:
                 items.add(item)
@@ -196,10 +214,10 @@ def decode(tree, depth=0, classes=None, budget=None):
         result = {}
         for k, v in pairs:
             before = budget.nodes
-            key = decode(k, depth + 1, classes, budget)
+            key = decode(k, depth + 1, classes, budget, handles)
             if type(key) is not str:
                 budget.hash(before)
-            value = decode(v, depth + 1, classes, budget)
+            value = decode(v, depth + 1, classes, budget, handles)
             try:
                 result[key] = value
             except TypeError:
@@ -242,7 +260,7 @@ def decode(tree, depth=0, classes=None, budget=None):
         expected = DISTRIBUTION_PARAMETERS[name] if tag == "dist" else [f.name for f in dataclasses.fields(cls)]
         if set(fields) != set(expected):
             raise NotData(f"malformed data: {name} takes the fields {sorted(expected)}")
-        values = {k: decode(v, depth + 1, classes, budget) for k, v in fields.items()}
+        values = {k: decode(v, depth + 1, classes, budget, handles) for k, v in fields.items()}
         try:
             return cls(**values)
         except Exception as err:  # the class's own checks: a StarData with inconsistent shapes, say

@@ -354,8 +354,10 @@ def test_a_value_that_fails_while_it_is_read_is_refused_by_the_bridge_not_raised
     value = Broken(1)
     del value.x  # reading the field raises AttributeError, not NotData
     bridge["Bridge"]({"value": value, "function": lambda: value}).lookup("value")
-    bridge["Bridge"]({"function": lambda: value}).call("function", json.dumps({"args": wire.encode([]), "kwargs": wire.encode({})}))
-    assert [reply["kind"] for reply in sent] == ["unsupported", "unsupported"]
+    calls = bridge["Bridge"]({"function": lambda: value})
+    calls.lookup("function")
+    calls.call(sent[-1]["handle"], json.dumps({"args": wire.encode([]), "kwargs": wire.encode({})}))
+    assert [reply["kind"] for reply in sent] == ["unsupported", "callable", "unsupported"]
     assert "AttributeError" in sent[0]["type"]
 
 
