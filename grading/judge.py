@@ -239,22 +239,32 @@ class NotebookModule(types.ModuleType):
     def __init__(self, names):
         super().__init__("__main__")
         object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_refused", set())  # names whose binding was refused: nothing of it to undo
 
     def __getattr__(self, name):
         try:
             return self._names[name]
-        except NameError:
+        except (NameError, KeyError):  # KeyError: a builtin's name, which no notebook defines
             raise AttributeError(f"the notebook has no {name!r}") from None
 
     def __setattr__(self, name, value):
-        self._names.bind(name, value)
+        try:
+            self._names.bind(name, value)
+        except TypeError:
+            self._refused.add(name)
+            raise
+        self._refused.discard(name)
         dict.__setitem__(self._names, name, value)
 
     def __delattr__(self, name):
         try:
             self._names.delete(name)
         except NameError:
+            if name in self._refused:  # mock.patch undoing a patch that was refused: its TypeError is the verdict
+                return
             raise AttributeError(f"the notebook has no {name!r}") from None
+        finally:
+            self._refused.discard(name)
         dict.pop(self._names, name, None)
 
 

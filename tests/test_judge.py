@@ -7,6 +7,7 @@ what reached the judge.
 import ast
 import builtins
 import collections
+import dataclasses
 import json
 import math
 import time
@@ -183,6 +184,9 @@ def loud(x):
         pass
     raise CalledWith31338(f"called with {x}")
 lab_value = torch.arange(3.0)
+expected = None
+def reads_expected():
+    return expected
 '''
 
 TEST_CELLS = {
@@ -204,6 +208,8 @@ TEST_CELLS = {
                     "### END HIDDEN TESTS",
     "hidden_raise": "### BEGIN HIDDEN TESTS\nloud(31338)\n### END HIDDEN TESTS",
     "raises_visibly": "loud(5)",
+    # a name the test binds without reading it from the notebook is the test's own, even where the notebook has one
+    "own_names": "expected = 31337\nassert reads_expected() is None\ndel expected\nassert reads_expected() is None",
 }
 
 
@@ -444,3 +450,53 @@ def test_a_course_makes_its_secret_once_and_keeps_it_to_itself(tmp_path):
     first = path.read_text()
     assert len(first.strip()) == 64 and batch.course_secret(tmp_path).read_text() == first
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_a_name_the_test_binds_without_reading_it_stays_in_the_judge(judged):
+    """An answer that defines `expected` cannot receive the test's expected value: only a name the test took from
+    the notebook (read or deleted) is bound in the kernel."""
+    assert not errors(judged["own_names"])
+
+
+# --- nbgrader's test idioms (tests/idioms.py) ---------------------------------------------------------------
+
+def test_nbgraders_test_idioms_score_as_in_stock_nbgrader_but_for_mocks(tmp_path):
+    """Deleting, rebinding, restoring and patching notebook names act in the kernel, by name; a function's in-place
+    changes reach the test's objects. Scores by nbgrader's own determine_grade; stock's, from tests/idioms.py."""
+    from nbgrader.utils import determine_grade
+    from tests import idioms
+    nb = idioms.notebook()
+    GuardedExecute(timeout=60).preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    tests = {c.metadata.nbgrader.grade_id: c for c in nb.cells if is_test_cell(c)}
+    scores = {gid: determine_grade(cell)[0] for gid, cell in tests.items()}
+    assert scores == idioms.OURS, {gid: [e.evalue for e in errors(c)] for gid, c in tests.items() if scores[gid] != idioms.OURS[gid]}
+    assert {gid for gid in scores if scores[gid] != idioms.STOCK[gid]} == set(idioms.REFUSED)
+    for gid, what in idioms.REFUSED.items():
+        [err] = errors(tests[gid])
+        assert err.ename == "TypeError" and what in err.evalue and "code does not cross" in err.evalue
+    [err] = errors(tests["uses_cubes"])
+    assert err.evalue == "sum_of_cubes does not use cubes"
+
+
+def test_what_a_call_changed_is_written_back_into_the_tests_objects():
+    from grading.inplace import write_back
+    t, a = torch.zeros(2), np.zeros(2)
+    nested = {"t": [t], "keep": (a, 1)}
+    changed = {"t": [torch.ones(2)], "keep": (np.ones(2), 1), "new": 3}
+    assert write_back(nested, changed) is nested and nested["t"][0] is t and nested["keep"][0] is a
+    assert t.tolist() == [1.0, 1.0] and a.tolist() == [1.0, 1.0] and nested["new"] == 3
+    grown = torch.zeros(2)
+    write_back(grown, torch.ones(3, dtype=torch.float64))
+    assert grown.dtype == torch.float64 and grown.tolist() == [1.0, 1.0, 1.0]
+    data = course.simulate(n=3, seed=4)
+    images = data.images
+    write_back(data, dataclasses.replace(data, images=data.images + 1))
+    assert data.images is images and torch.equal(images, course.simulate(n=3, seed=4).images + 1)
+
+
+def test_a_reply_may_name_only_handles_the_judge_holds():
+    names = judge.NotebookNames(lambda request: {"kind": "none"})
+    with pytest.raises(wire.NotData, match="handle"):
+        names.decode({"t": "handle", "v": 7})
+    with pytest.raises(wire.NotData, match="unknown tag"):
+        wire.decode({"t": "handle", "v": 0})  # without a table of handles, a tree holds none
