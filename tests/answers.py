@@ -499,6 +499,15 @@ MUTANTS = {
             ("drops the values below", "return x[x >= floor]"),
             ("changes x in place", "x[x < floor] = floor\n    return x"),
         ]
+    ] + [
+        # Writes into its input, but prints from a copy, so the notebook's `example` stays as it was: only the
+        # judge's write-back of what a call changed in its arguments shows it.
+        ("changes x in place, the example printed from a copy", "def clamp_by_hand(x, floor):\n    x[x < floor] = floor\n"
+         "    return x\n" + _EX5.replace("clamp_by_hand(example, 1e-4)", "clamp_by_hand(example.clone(), 1e-4)"), {"ex5_test"}),
+        # Writes into matrices only: the visible case (a vector) passes; the hidden check of its input does not.
+        ("changes x in place, matrices only", "def clamp_by_hand(x, floor):\n    if x.dim() == 2:\n"
+         "        x[x < floor] = floor\n        return x\n    return torch.where(x < floor, torch.full_like(x, floor), x)\n"
+         + _EX5, {"ex5_test"}),
     ],
     "ex6_answer": [
         ("ignores draw", _ex6("    lab_neg_elbo(q_mean, q_sd, 64, data).backward()\n    return q_mean.grad\n"), {"ex6_test"}),
