@@ -146,7 +146,7 @@ def test_hooks_in_the_kernel_saw_no_test_code(graded):
     """The spy's hooks ran on every cell the kernel received: answers, and the judge's requests; no test."""
     nb = read(graded["course"] / "autograded" / "spy" / NOTEBOOK)
     spied = "".join(out.get("text", "") for cell in nb.cells for out in cell.get("outputs", []))
-    assert "SPIED: __grading__.call('flux_summary'" in spied
+    assert "SPIED: __grading__.lookup('flux_summary')" in spied and "SPIED: __grading__.call(0, " in spied
     assert not [line for line in hidden_only_lines() if line in spied]
     assert "BEGIN HIDDEN" not in spied and "_want" not in spied
 
