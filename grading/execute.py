@@ -249,6 +249,20 @@ class GuardedExecute(Execute):
                                               f"the limit is {REPLY_LIMIT:,})\n")
         return reply, judge.clip(printed)
 
+    @staticmethod
+    def result_output(text, cell):
+        """The test's last value as nbgrader reads it: a number is partial credit, and one above the cell's points
+        fails the test (stock nbgrader stops grading the submission there)."""
+        points = float(cell.metadata.get("nbgrader", {}).get("points", 0) or 0)
+        try:
+            credit = float(text)
+        except ValueError:
+            credit = None
+        if credit is not None and credit > points:
+            why = f"the test's result, {credit}, is more than its {points:g} points"
+            return new_output("error", ename="ValueError", evalue=why, traceback=[f"ValueError: {why}"])
+        return new_output("execute_result", data={"text/plain": text}, metadata={}, execution_count=None)
+
     def judge_cell(self, cell, index):
         """Judge a test cell outside the kernel; its outputs say what the test printed and why it failed."""
         self.deadline = time.monotonic() + self.timeout if self.timeout and self.timeout > 0 else None
@@ -268,5 +282,7 @@ class GuardedExecute(Execute):
             outputs.append(stopped_output(verdict["stopped"]))
         elif verdict["error"]:
             outputs.append(new_output("error", **verdict["error"]))
+        elif isinstance(verdict.get("result"), str):
+            outputs.append(self.result_output(verdict["result"], cell))
         cell.outputs, cell.execution_count = outputs, None
         return cell

@@ -32,6 +32,7 @@ answer could spell out the hidden inputs it was called with in any of them.
 Host side: `Judge` (used by grading.execute.GuardedExecute) starts the judge process and relays its
 requests to the kernel. Judge side: `serve()`, run as `python -I -c BOOT`.
 """
+import ast
 import builtins
 import contextlib
 import io
@@ -311,18 +312,49 @@ def on_hidden_line(hidden):
     return False
 
 
+def compiled(source):
+    """(the cell less its last expression, that expression or None, its line): the value of a test cell's last
+    expression is its result, as in a kernel (nbgrader reads a number there as partial credit)."""
+    body = ast.parse(source, CELL_FILE).body
+    if not body or not isinstance(body[-1], ast.Expr):
+        return compile(source, CELL_FILE, "exec"), None, 0
+    last = body.pop()
+    return (compile(ast.Module(body=body, type_ignores=[]), CELL_FILE, "exec"),
+            compile(ast.Expression(last.value), CELL_FILE, "eval"), last.lineno)
+
+
+def shown_result(value, hidden):
+    """The text/plain of a test cell's result, or None: a hidden line's result is shown only as a number (partial
+    credit); anything else it computed could spell out what the kernel returned."""
+    if value is None:
+        return None
+    if not hidden:
+        return clip(repr(value), 2000)
+    try:
+        import numpy
+        if isinstance(value, (int, float, numpy.number)) and not isinstance(value, (bool, numpy.bool_)):
+            return repr(float(value))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return None
+
+
 def run_test_cell(source, ask):
-    """Run one test cell; returns {"stdout": text, "error": None or {ename, evalue, traceback}}."""
+    """Run one test cell; returns {"stdout": text, "error": None or {ename, evalue, traceback}, "result": the
+    text/plain of its last expression's value, or None}."""
     hidden = hidden_line_numbers(source)
     printed = io.StringIO()
-    error = None
+    error = result = None
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         names = NotebookNames(lambda request: ask(dict(request, hidden=on_hidden_line(hidden))))
         main, sys.modules["__main__"] = sys.modules["__main__"], NotebookModule(names)
         try:
-            exec(compile(source, CELL_FILE, "exec"), names)
+            code, last, line = compiled(source)
+            exec(code, names)
+            if last is not None:
+                result = shown_result(eval(last, names), line in hidden)
         except KernelStopped:
             raise
         except BaseException as err:  # the verdict: any exception fails the cell (SystemExit included)
@@ -331,7 +363,7 @@ def run_test_cell(source, ask):
         finally:
             sys.modules["__main__"] = main
     text = printed.getvalue() + "".join(f"warning: {w.category.__name__}: {w.message}\n" for w in caught)
-    return {"stdout": clip(text), "error": error}
+    return {"stdout": clip(text), "error": error, "result": None if error else result}
 
 
 def serve():

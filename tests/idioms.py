@@ -4,7 +4,7 @@ The idioms are those of nbgrader's own documentation (`autograding_resources.rst
 that another one calls it, `unittest.mock.patch("__main__.print")`, the global-variable gotcha; its `ps1`
 course: expected exceptions, `del squares` then `NameError`) and of courses that run on it (unittest and
 numpy.testing asserts, patching a notebook function for the length of a check, checking that an input was
-left alone). The answers are in one cell; some are right and some wrong, so that each idiom is seen both
+left alone, a number as a test's last value for partial credit). The answers are in one cell; some are right and some wrong, so that each idiom is seen both
 passing and failing.
 
 STOCK holds the points stock `nbgrader autograde` (0.9.6, tests run in the student's kernel) gave each test
@@ -183,6 +183,15 @@ assert values == [3, 1, 2]'''),
     ("list_changed", '''values = [3, 1, 2]
 assert sorted_in_place(values) == [1, 2, 3]
 assert values == [3, 1, 2], "sorted_in_place changed its input"'''),
+    ("types", '''assert type(answer) == float and type(squares(2)) == list
+total, cubed = sum_of_squares(2), sum_of_cubes(2)
+assert (total, cubed) == (5, 9)'''),
+    ("partial_credit", '''"""A number as the test's last value is partial credit: half a point per case."""
+score = 0
+score += 0.5 if sum_of_squares(2) == 5 else 0
+score += 0.5 if sum_of_cubes(2) == 100 else 0
+score'''),
+    ("last_value_not_a_number", '''squares(3)'''),
     ("notebook_restored", '''import numpy as np
 assert sum_of_squares(2) == 5 and sum_of_cubes(2) == 9 and answer == 42.0
 np.testing.assert_array_equal(arr, [1.0, 2.0, 3.0])'''),
@@ -193,7 +202,7 @@ STOCK = {"returns": 1, "raises": 1, "unittest_asserts": 1, "numpy_testing": 1, "
          "squares_restored": 1, "uses_cubes": 0, "uses_mse": 1, "deleted_value": 1, "rebinds_data": 1,
          "global_gotcha": 0, "patch_with_notebook_function": 1, "patch_object": 1, "patch_print_mock": 1,
          "patch_min_mock": 1, "input_left_alone": 1, "input_changed": 0, "list_left_alone": 1, "list_changed": 0,
-         "notebook_restored": 1}
+         "types": 1, "partial_credit": 0.5, "last_value_not_a_number": 1, "notebook_restored": 1}
 
 # Where the judge differs from stock: a MagicMock is code made in the test, and code does not cross into the
 # notebook; the test fails with a TypeError that names what can.

@@ -500,3 +500,15 @@ def test_a_reply_may_name_only_handles_the_judge_holds():
         names.decode({"t": "handle", "v": 7})
     with pytest.raises(wire.NotData, match="unknown tag"):
         wire.decode({"t": "handle", "v": 0})  # without a table of handles, a tree holds none
+
+
+def test_a_test_cells_last_value_is_its_result_and_a_hidden_line_shows_only_a_number():
+    """nbgrader reads a number as a test's last value as partial credit; on a hidden line nothing else is shown."""
+    from nbformat.v4 import new_code_cell as cell
+    assert judge.shown_result([1, 4, 9], hidden=False) == "[1, 4, 9]"
+    assert judge.shown_result(np.float64(0.5), hidden=True) == "0.5"
+    assert judge.shown_result("31337", hidden=True) is None and judge.shown_result(True, hidden=True) is None
+    test = cell("", metadata={"nbgrader": {"grade": True, "solution": False, "points": 2}})
+    assert GuardedExecute.result_output("1.5", test).output_type == "execute_result"
+    assert GuardedExecute.result_output("[1, 2]", test).output_type == "execute_result"
+    assert GuardedExecute.result_output("2.5", test).output_type == "error"  # stock nbgrader's autograde would stop
