@@ -19,15 +19,17 @@ Names cross, code does not: a test that deletes a notebook name (`del squares`),
 be data or an object of the notebook (a handle), never a function or a mock made in the test.
 
 A test cell imports everything it uses (torch, course, ...); its other free names are the notebook's.
-The verdict is the exception: a cell fails when its code raises, and passes otherwise. What the test
-printed, warnings included, is shown as text; it never costs points.
+The verdict is the exception: a cell fails when its code raises, and passes otherwise; as in a kernel, the
+value of its last expression is its result, which nbgrader reads as partial credit when it is a number. What
+the test printed, warnings included, is shown as text; it never costs points.
 
 A hidden line leaves nothing in the feedback but its verdict. Each request to the kernel says whether a
 hidden line made it (the test cell's frames on the stack), and what the kernel printed while it ran is
 dropped; a failure on a hidden line shows the test's own words only: an assert's literal message, or the
 `public` message of a course.testing check (what the test asked for, never what the answer was), else a
-note that a hidden test failed. No traceback, message or type name from the kernel is shown for it: an
-answer could spell out the hidden inputs it was called with in any of them.
+note that a hidden test failed; a result on a hidden line is shown only as a number. No traceback,
+message or type name from the kernel is shown for it: an answer could spell out the hidden inputs it was
+called with in any of them.
 
 Host side: `Judge` (used by grading.execute.GuardedExecute) starts the judge process and relays its
 requests to the kernel. Judge side: `serve()`, run as `python -I -c BOOT`.
