@@ -450,6 +450,12 @@ MUTANTS = {
             ("zeros", "0.0, 0.0, 0.0, 0.0"),
             ("empty", "()"),
         ]
+    ] + [
+        # Right on the lab's data; on any other, writes zeros into its argument so that moments the test computed
+        # from it afterwards would agree with its own zeros (the judge writes what a call changed back).
+        ("zeroes its fluxes in place off the lab's data", "def flux_summary(fluxes, prior):\n    if len(fluxes) != 16:\n"
+         "        fluxes.zero_()\n        return 0.0, 0.0, float(prior.mean), float(prior.stddev)\n"
+         "    return float(fluxes.mean()), float(fluxes.std()), float(prior.mean), float(prior.stddev)\n" + _EX1, {"ex1_test"}),
     ],
     "ex2_answer": [
         (name, f"def background_fraction(images, background):\n    c = images.shape[-1] // 2\n    return {ret}\n" + _EX2, {"ex2_test"})
