@@ -208,6 +208,7 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
     earns its points. Answers graded by hand cannot be earned here, so they are no part of the target."""
     folder = Path(scratch) / "canary"
     db_url = f"sqlite:///{folder / 'gradebook.db'}"
+    folder.mkdir(parents=True)
     ensure_assignment(db_url, course_id, root, assignment, release=folder / "release")
     # the reference solution handed in as a student hands in: the release's files, its answers filled in
     shutil.copytree(folder / "release" / assignment, folder / "submitted" / CANARY / assignment)
