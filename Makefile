@@ -55,12 +55,13 @@ release: setup
 # grading-report-$(ASSIGNMENT).txt. ASSIGNMENT=vi_beyond grades the second assignment (any folder of source/ can be
 # graded: all its notebooks, the files beside them kept). SANDBOX=off grades unsandboxed (student code runs as you; the report says so).
 # Several hosts: DB_URL=postgresql://... (one shared gradebook) and SHARD=K/N on the K-th of N hosts.
+# GRADER_MEMORY=MiB: the address space of each submission's grading process, outside the sandbox (default 2048).
 # A fresh checkout has no gradebook yet; it is rebuilt from source/ without touching release/.
 JOBS ?= $(shell nproc)
 SANDBOX ?= on
 grade: setup
 	$(BIN)/python -m grading.batch --assignment '$(ASSIGNMENT)' --jobs $(JOBS) --sandbox $(SANDBOX) $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT)) \
-		$(if $(DB_URL),--db-url '$(DB_URL)') $(if $(SHARD),--shard $(SHARD))
+		$(if $(DB_URL),--db-url '$(DB_URL)') $(if $(SHARD),--shard $(SHARD)) $(if $(GRADER_MEMORY),--grader-memory '$(GRADER_MEMORY)')
 
 # Return feedback through nbgrader's exchange (EXCHANGE=its folder) to every student who handed in through it;
 # the report names the others, whose feedback is in feedback/<student>/.

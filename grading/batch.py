@@ -32,7 +32,7 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from grading import assignments, delegation, limits, preflight, sandbox
+from grading import assignments, delegation, grader_memory, limits, preflight, sandbox
 from grading.cells import autograder_points, is_autograder_test
 from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, answered, nbgrader, venv_env
@@ -118,11 +118,11 @@ def student_cells(nb):
 
 
 def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, student_timeout, autograded=None,
-              limited="none", assignment=ASSIGNMENT):
+              limited="none", assignment=ASSIGNMENT, memory=grader_memory.DEFAULT_MIB):
     """Run `nbgrader autograde` for one student; returns (exit code, or None on time-out; the log's tail; the
     limits it ran into, e.g. ["the process limit (256)"]; where and why the run stopped early, or "").
     limited: how its kernel is limited (grading.limits.choose): "cgroups" of its own, a user of its own ("uids"),
-    or "none"."""
+    or "none". memory: the MiB of address space of the nbgrader process itself (grading.grader_memory)."""
     job = Path(scratch) / student
     share = job / "share"
     share.mkdir(parents=True)
@@ -147,7 +147,7 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
         args += [f"--Execute.kernel_name={kernel}", f"--GuardedExecute.ipc_dir={ipc}"]
     env = environment(JUPYTER_PATH=str(share))
     with open(job / "log.txt", "w+") as log:
-        proc = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(grader_memory.command(args, memory), cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline, code = time.monotonic() + student_timeout, None
         while code is None and time.monotonic() < deadline:
             try:
@@ -202,7 +202,8 @@ def shortfall(tests, scores, graded):
     return f"it scored {earned:g} of {full:g} autograded points; " + "; ".join(failed) if failed else ""
 
 
-def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none", assignment=ASSIGNMENT):
+def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, limited="none", assignment=ASSIGNMENT,
+           memory=grader_memory.DEFAULT_MIB):
     """Grade the reference solution as a student would submit it, in the sandbox the class gets, into a
     throw-away gradebook; raise CanaryFailed, naming each failing test and why, unless every autograder test
     earns its points. Answers graded by hand cannot be earned here, so they are no part of the target."""
@@ -217,7 +218,9 @@ def canary(root, course_id, scratch, sandboxed, cell_timeout, student_timeout, l
         nbformat.write(answered(root, assignment, path, release=folder / "release"), folder / "submitted" / CANARY / path)
     code, tail, _, _ = autograde(CANARY, root, db_url, folder / "submitted", folder / "jobs", sandboxed, cell_timeout,
                                  student_timeout, autograded=folder / "autograded", limited=limited,
-                                 assignment=assignment)
+                                 assignment=assignment, memory=memory)
+    if grader_memory.ran_out(code, tail):
+        raise CanaryFailed(grader_memory.why(memory))
     if code != 0:
         raise CanaryFailed(f"nbgrader could not grade it: {(tail.strip().splitlines() or ['?'])[-1]}")
     several = len(tests) > 1
@@ -267,12 +270,13 @@ def parse_shard(text):
 
 
 def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None, shard=(1, 1), progress=True,
-              check_reference=True, limited=None, assignment=ASSIGNMENT):
+              check_reference=True, limited=None, assignment=ASSIGNMENT, memory=grader_memory.DEFAULT_MIB):
     """Grade every student in submitted/ (or this host's shard of them); returns [Outcome], sorted by student.
 
     check_reference: grade the reference solution first (the canary); only benchmarks turn it off.
     limited: how kernels are limited (grading.limits.choose, the default when sandboxed).
     assignment: which of the course's assignments.
+    memory: MiB of address space for each submission's grading process (grading.grader_memory).
     """
     root = Path(root).resolve()
     coursedir = course_directory(root, db_url)
@@ -291,7 +295,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
         ensure_assignment(coursedir.db_url, coursedir.course_id, root, assignment)
         limited = (limited or limits.choose()) if sandboxed else "none"
         if check_reference:
-            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited, assignment)
+            canary(root, coursedir.course_id, scratch, sandboxed, cell_timeout, student_timeout, limited, assignment,
+                   memory)
         staging = Path(scratch) / "staged"
         checked = [preflight.stage(s, submitted, staging, assignment, releases, root / "source" / assignment)
                    for s in students]
@@ -308,7 +313,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                 gb.update_or_create_student(student)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(autograde, s, root, coursedir.db_url, staging, Path(scratch) / "jobs", sandboxed,
-                                   cell_timeout, student_timeout, limited=limited, assignment=assignment): s
+                                   cell_timeout, student_timeout, limited=limited, assignment=assignment,
+                                   memory=memory): s
                        for s in gradable}
             for future in tqdm(as_completed(futures), total=len(futures), desc="autograding", unit="notebook",
                                disable=not progress):
@@ -317,6 +323,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                 outcome.notes += [f"ran into {what}: the cells it could not run lost their points" for what in hit]
                 if code is None:
                     outcome.error = f"grading ran past {student_timeout} s and was stopped"
+                elif grader_memory.ran_out(code, tail):
+                    outcome.error = grader_memory.why(memory)
                 elif code != 0:
                     outcome.error = "nbgrader could not grade it: " + (tail.strip().splitlines() or ["?"])[-1]
         for outcome in outcomes.values():
@@ -380,6 +388,9 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
     parser.add_argument("--student-timeout", type=int, default=900, help="seconds one whole notebook may take")
     parser.add_argument("--db-url", help="the gradebook (default: nbgrader_config.py's); e.g. postgresql://...")
+    parser.add_argument("--grader-memory", default=str(grader_memory.DEFAULT_MIB), metavar="MIB",
+                        help="MiB of address space for each submission's grading process, outside the sandbox "
+                        f"(default {grader_memory.DEFAULT_MIB}; make: GRADER_MEMORY=)")
     parser.add_argument("--shard", default="1/1", help="K/N: grade the K-th of N shares of the students, "
                         "for N hosts grading into one PostgreSQL gradebook (default: all)")
     parser.add_argument("--assignment", help="which assignment to grade: a folder of source/ (default: the course's "
@@ -394,6 +405,7 @@ def main(argv=None):
         parser.error(f"--jobs must be 1 or more, got {args.jobs}")
     try:
         shard = parse_shard(args.shard)
+        memory = grader_memory.parse(args.grader_memory)
     except ValueError as err:
         parser.error(str(err))
     root, sandboxed, assignment = Path.cwd(), args.sandbox == "on", args.assignment
@@ -403,7 +415,7 @@ def main(argv=None):
     start = time.perf_counter()
     try:
         outcomes = grade_all(root, args.jobs, sandboxed, args.cell_timeout, args.student_timeout, args.db_url, shard,
-                             limited=limited, assignment=assignment)
+                             limited=limited, assignment=assignment, memory=memory)
     except sandbox.SandboxUnavailable as err:
         # installing bubblewrap is the fix only when it is missing; otherwise the message says what failed
         fix = "Install bubblewrap (apt-get install bubblewrap)" if isinstance(err, sandbox.BubblewrapMissing) else \
