@@ -13,6 +13,7 @@ every equivalent answer earned full marks and every mutant was caught.
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -21,8 +22,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grading import batch
-from grading.submissions import ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, answered, autograded_points, copy_course
+from grading import assignments, batch
+from grading.submissions import ASSIGNMENT, COURSE_FILES, ROOT, answered, cells_by_id, copy_course, read
 
 
 @dataclass
@@ -92,20 +93,48 @@ def _next_carrier(carriers, answer_id, tests, submissions):
     return None
 
 
+def notebook_of(root, assignment):
+    """{grade_id: the name of the notebook holding it} for the assignment's nbgrader cells: answers and tests are
+    named by grade_id alone, so an assignment of several notebooks needs its grade_ids unique across them."""
+    where = {}
+    for path in assignments.notebooks(assignment, root):
+        for gid in cells_by_id(read(Path(root) / "source" / path)):
+            if gid in where:
+                raise ValueError(f"grade_id {gid!r} is in both {where[gid]}.ipynb and {Path(path).name} of {assignment}: "
+                                 "mutation testing names cells by grade_id, which must then be unique in the assignment")
+            where[gid] = Path(path).stem
+    return where
+
+
+def assignment_points(root, assignment):
+    """{test id: points} of the assignment's autograder tests, all its notebooks together."""
+    notebook_of(root, assignment)  # grade_ids unique across its notebooks
+    return {gid: points for tests in batch.autograder_tests(root, assignment).values() for gid, points in tests.items()}
+
+
 def write_class(root, submissions, assignment=ASSIGNMENT):
+    """Each submission as its student hands it in: the release's files, each notebook answered, with the
+    submission's answers {grade_id: source} in place of the reference solution's."""
+    root = Path(root)
+    where = notebook_of(root, assignment)
     for student, replace in submissions.items():
-        folder = Path(root) / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(answered(assignment=assignment, **replace), folder / f"{assignment}.ipynb")
+        unknown = sorted(set(replace) - set(where))
+        if unknown:
+            raise ValueError(f"answers name cells {assignment} does not have: {unknown}")
+        folder = root / "submitted" / student / assignment
+        shutil.copytree(root / "release" / assignment, folder)
+        for path in assignments.notebooks(assignment, root):
+            mine = {gid: source for gid, source in replace.items() if where[gid] == Path(path).stem}
+            nbformat.write(answered(root, assignment, path, **mine), root / "submitted" / student / path)
 
 
-def scores(db_url, students, points, assignment=ASSIGNMENT):
+def scores(db_url, students, points, assignment=ASSIGNMENT, root=ROOT):
     """{student: {test id: score}} from the gradebook; a submission that was not graded scores nothing."""
-    result = {}
+    result, where = {}, notebook_of(root, assignment)
     with Gradebook(db_url) as gb:
         for student in students:
             try:
-                result[student] = {t: gb.find_grade(t, assignment, assignment, student).score for t in points}
+                result[student] = {t: gb.find_grade(t, where[t], assignment, student).score for t in points}
             except Exception:  # not graded at all (MissingEntry): every test counts as lost
                 result[student] = {t: 0.0 for t in points}
     return result
@@ -156,14 +185,14 @@ def table(outcome, points):
 def run(answers_path, jobs=2, sandboxed=True, cell_timeout=120, assignment=ASSIGNMENT):
     """Grade the packed class in a throw-away copy of the course; returns (outcome, the table's text)."""
     os.environ["PATH"] = batch.environment()["PATH"]  # nbgrader runs `alembic` from PATH
-    points = autograded_points(assignment=assignment)
+    points = assignment_points(ROOT, assignment)
     submissions, cases = pack(*load_answers(answers_path), points)
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         root = copy_course(Path(tmp), COURSE_FILES)
         write_class(root, submissions, assignment)
         batch.grade_all(root, jobs, sandboxed, cell_timeout, student_timeout=900, progress=False,
                         assignment=assignment)
-        graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points, assignment)
+        graded = scores(f"sqlite:///{root / 'gradebook.db'}", submissions, points, assignment, root)
     outcome = judge_cases(cases, graded, points)
     return outcome, table(outcome, points)
 
@@ -173,8 +202,16 @@ def main(argv=None):
     parser.add_argument("answers", help="a Python file defining EQUIVALENT and MUTANTS")
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--sandbox", choices=["on", "off"], default="on")
-    parser.add_argument("--assignment", choices=ASSIGNMENTS, default=ASSIGNMENT)
+    parser.add_argument("--assignment", help="a folder of source/ (default: the course's first)")
     args = parser.parse_args(argv)
+    try:
+        args.assignment = assignments.check(args.assignment, ROOT, "--assignment") if args.assignment \
+            else assignments.first(ROOT)
+    except ValueError as err:
+        parser.error(str(err))
+    if not Path(args.answers).is_file():
+        parser.error(f"answers must be a Python file defining EQUIVALENT and MUTANTS for {args.assignment}'s answer "
+                     f"cells, got {args.answers!r}, which does not exist (make mutants ANSWERS=path)")
     outcome, text = run(args.answers, args.jobs, args.sandbox == "on", assignment=args.assignment)
     print(text, end="")
     sys.exit(0 if all(ok for _, ok, _ in outcome) else 1)

@@ -35,9 +35,17 @@ What is repaired, each one a thing nbgrader would otherwise grade wrongly or abo
   as an SVG saved as text, are reported as of a type not kept), and an image that refers to an attachment the
   cell does not have gets a placeholder image saying so: nbconvert raises on a missing attachment, and
   `nbgrader generate_feedback` then fails;
-- extra files beside the notebook, and symbolic links among them: left out (the lab reads no files; a
-  `course.py` there would shadow the course package);
+- an assignment of several notebooks is checked one notebook at a time: one that is missing or cannot be graded
+  scores 0 (nbgrader's own rule for a missing notebook), with a note, and the others are graded; only a
+  submission with no gradable notebook at all is not graded;
 deleted or stripped test cells are put back by nbgrader itself (OverwriteCells.add_missing_cells).
+
+Files beside the notebooks are handed in as nbgrader hands them in: the student's own (an image their answer
+shows, a data file it wrote) are staged, then the instructor's files of source/<assignment>/ (its images and
+data) are put over them, as `nbgrader autograde` does. Left out, with a note: symbolic links (never followed),
+anything that is not a regular file or folder, Python code that the kernel would import in place of an installed
+module (a `course.py` shadowing the course package), pages and scripts the formgrader would serve on the Jupyter
+origin (HTML, SVG, JavaScript, XML), and what passes MAX_EXTRA_FILES, MAX_EXTRA_BYTES or MAX_EXTRA_DEPTH.
 """
 import ast
 import base64
@@ -65,6 +73,14 @@ MAX_NOTEBOOK_BYTES = 64 * 2**20   # the lab's answered notebook with outputs is 
 MAX_DEPTH = 100                   # nesting of JSON arrays and objects; a notebook needs about 8
 MAX_TIMESTAMP_BYTES = 1024
 MAX_OTHER_NOTEBOOKS = 20          # notebooks looked through for a renamed one
+MAX_EXTRA_FILES = 1000            # files beside the notebooks that are staged; nbgrader's docs course has one
+MAX_EXTRA_BYTES = 64 * 2**20      # bytes of them in all
+MAX_EXTRA_DEPTH = 8               # folders within folders
+# Not staged from a student: code the kernel would import in place of an installed module, and what the formgrader
+# (which serves the files beside a submission from the Jupyter origin) would run as a page or script.
+IMPORTABLE = (".py", ".pyc", ".pyd", ".pyw", ".so", ".pth")
+ACTIVE = (".html", ".htm", ".xhtml", ".shtml", ".svg", ".svgz", ".js", ".mjs", ".xml", ".xsl", ".xslt")
+IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback")  # nbgrader's CourseDirectory.ignore, as folder names
 NBGRADER_KEYS = ("schema_version", "grade", "locked", "solution", "task", "grade_id", "points", "checksum",
                  "cell_type")     # nbgrader's cell metadata schema, version 3
 ROLE = ("grade", "solution", "locked", "task")
@@ -342,14 +358,16 @@ def repair_attachments(nb, checked):
                                  "each replaced by a note saying it is missing")
 
 
-def find_notebook(folder_fd, name, release_ids, checked):
+def find_notebook(folder_fd, name, release_ids, checked, taken=()):
     """(file name, notebook) of the submission: `name` if present, else the one other notebook holding the
-    assignment's cells. Links are never followed: a linked notebook is NotGradable, other links left out."""
+    assignment's cells (never one of `taken`: the assignment's other notebooks). Links are never followed: a
+    linked notebook is NotGradable, other links left out."""
     entries = {entry.name: entry for entry in os.scandir(folder_fd)}
     if name in entries:
         return name, read_notebook(folder_fd, name, checked)  # refuses a link, a FIFO, a folder
-    links = sorted(n for n, e in entries.items() if n.endswith(".ipynb") and e.is_symlink())
-    others = sorted(n for n, e in entries.items() if n.endswith(".ipynb") and e.is_file(follow_symlinks=False))
+    links = sorted(n for n, e in entries.items() if n.endswith(".ipynb") and e.is_symlink() and n not in taken)
+    others = sorted(n for n, e in entries.items() if n.endswith(".ipynb") and e.is_file(follow_symlinks=False)
+                    and n not in taken)
     if len(others) > MAX_OTHER_NOTEBOOKS:
         raise NotGradable(f"no notebook {name}, and {len(others)} other notebooks: too many to look through "
                           f"(at most {MAX_OTHER_NOTEBOOKS})")
@@ -486,20 +504,109 @@ def timestamp(folder_fd, entries, checked):
     return text
 
 
-def check(student, submitted, dest, assignment, release, checked):
+def staged_notebook(folder, name, release, checked, taken):
+    """(the file graded as notebook `name`, its text to stage): found, its nbgrader metadata made the release's."""
+    release_ids = {nbgrader_id(c) for c in release.cells} - {None}
+    found, nb = find_notebook(folder, name, release_ids, checked, taken)
+    normalise_nbgrader_metadata(nb, release, checked)
+    deduplicate(nb, checked)
+    restore_answer_metadata(nb, release, checked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return found, nbformat.writes(nb) + "\n"  # as nbformat.write ends it
+
+
+def why_left_out(name, is_folder):
+    """Why a student's file (or folder) beside the notebooks is not staged, or '' if it is."""
+    lower = name.lower()
+    if lower.endswith(IMPORTABLE) and not is_folder:
+        return "Python code the kernel would import in place of an installed module"
+    if lower.endswith(ACTIVE) and not is_folder:
+        return "a page or script the formgrader would serve on the Jupyter origin"
+    return ""
+
+
+def copy_extras(folder_fd, names, dest, checked):
+    """Copy the student's files and folders `names` of the open folder into `dest`, never following a link; what is
+    left out is noted, by why (MAX_EXTRA_FILES and MAX_EXTRA_BYTES bound the whole submission)."""
+    left_out, links, budget = {}, [], [MAX_EXTRA_FILES, MAX_EXTRA_BYTES]
+
+    def walk(folder_fd, names, dest, depth_left, prefix):
+        for name in names:
+            if name in IGNORED:  # as nbgrader ignores them
+                continue
+            shown_name = shown(prefix + name)
+            info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                links.append(shown_name)
+                continue
+            is_folder = stat.S_ISDIR(info.st_mode)
+            why = why_left_out(name, is_folder)
+            if not why and is_folder and depth_left <= 0:
+                why = f"folders nested deeper than {MAX_EXTRA_DEPTH}"
+            if not why and not is_folder and not stat.S_ISREG(info.st_mode):
+                why = "not a regular file"
+            if not why and not is_folder and (budget[0] < 1 or budget[1] < info.st_size):
+                why = f"past {MAX_EXTRA_FILES} files or {MAX_EXTRA_BYTES // 2**20} MiB beside the notebooks"
+            if not why and not is_folder:
+                try:
+                    data = read_file(folder_fd, name, budget[1])
+                except NotGradable as err:  # replaced or grown since its stat: this file is left out, not the rest
+                    why = str(err)
+            if why:
+                left_out.setdefault(why, []).append(shown_name)
+            elif is_folder:
+                sub = open_folder(folder_fd, name, shown_name)
+                try:
+                    (dest / name).mkdir()
+                    walk(sub, sorted(os.listdir(sub)), dest / name, depth_left - 1, f"{prefix}{name}/")
+                finally:
+                    os.close(sub)
+            else:
+                budget[0], budget[1] = budget[0] - 1, budget[1] - len(data)
+                (dest / name).write_bytes(data)
+
+    walk(folder_fd, names, dest, MAX_EXTRA_DEPTH, "")
+    for why, which in left_out.items():
+        checked.notes.append(f"left out extra files: {', '.join(which)} ({why})")
+    if links:
+        checked.notes.append("left out symbolic links (never followed): " + ", ".join(links))
+
+
+def copy_instructor_files(source, dest):
+    """The instructor's files of source/<assignment>/ (all but its notebooks and what nbgrader ignores), put over the
+    student's copies, as `nbgrader autograde` puts them into autograded/."""
+    for path in sorted(Path(source).rglob("*")):
+        relative = path.relative_to(source)
+        if any(part in IGNORED for part in relative.parts) or path.suffix in (".ipynb", ".pyc") or not path.is_file():
+            continue
+        target = dest / relative
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def check(student, submitted, dest, assignment, releases, checked, source=None):
     """stage()'s work; raises NotGradable (or anything unforeseen) when the submission cannot be graded."""
-    name = f"{assignment}.ipynb"
     root = os.open(submitted, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the instructor's folder
     opened = [root]
     try:
         opened.append(open_folder(root, student, f"submitted/{shown(student)}"))
         folder = open_folder(opened[-1], assignment, f"submitted/{shown(student)}/{assignment}")
         opened.append(folder)
-        release_ids = {nbgrader_id(c) for c in release.cells} - {None}
-        found, nb = find_notebook(folder, name, release_ids, checked)
-        normalise_nbgrader_metadata(nb, release, checked)
-        deduplicate(nb, checked)
-        restore_answer_metadata(nb, release, checked)
+        staged, problems, graded_from = {}, {}, set()
+        for name, release in releases.items():
+            try:
+                found, staged[name] = staged_notebook(folder, name, release, checked,
+                                                      taken=(set(releases) - {name}) | graded_from)
+                graded_from.add(found)
+            except NotGradable as err:
+                problems[name] = str(err)
+        if not staged:
+            raise NotGradable("; ".join(problems.values()))
+        for name, why in problems.items():
+            checked.notes.append(f"{name} not graded, its tests score 0: {why}")
         entries = {entry.name: entry for entry in os.scandir(folder)}
         time = timestamp(folder, entries, checked)
         secret = None
@@ -508,18 +615,14 @@ def check(student, submitted, dest, assignment, release, checked):
                 secret = read_file(folder, SECRET, MAX_TIMESTAMP_BYTES)
             except Exception as err:  # a secret that is not a small regular file: feedback cannot be released
                 checked.notes.append(f"left out {SECRET}: {err}")
-        rest = sorted(n for n in entries if n not in (found, TIMESTAMP) and not (n == SECRET and secret is not None))
-        links = [n for n in rest if entries[n].is_symlink()]
-        extra = [n for n in rest if n not in links]
-        if extra:
-            checked.notes.append("left out extra files: " + ", ".join(map(shown, extra)))
-        if links:
-            checked.notes.append("left out symbolic links (never followed): " + ", ".join(map(shown, links)))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            text = nbformat.writes(nb) + "\n"  # as nbformat.write ends it
+        kept = graded_from | set(releases) | {TIMESTAMP} | ({SECRET} if secret is not None else set())
+        rest = sorted(n for n in entries if n not in kept)
         dest.mkdir(parents=True)
-        (dest / name).write_text(text, encoding="utf-8")
+        copy_extras(folder, rest, dest, checked)
+        if source is not None:
+            copy_instructor_files(source, dest)
+        for name, text in staged.items():
+            (dest / name).write_text(text, encoding="utf-8")
         if time is not None:
             (dest / TIMESTAMP).write_text(time, encoding="utf-8")
         if secret is not None:
@@ -529,18 +632,22 @@ def check(student, submitted, dest, assignment, release, checked):
             os.close(fd)
 
 
-def stage(student, submitted, staging, assignment, release):
-    """Check submitted/<student>/<assignment>/ and write the notebook to grade to staging/<student>/<assignment>/.
+def stage(student, submitted, staging, assignment, releases, source=None):
+    """Check submitted/<student>/<assignment>/ and write what to grade to staging/<student>/<assignment>/.
 
-    release: the assignment's notebook as the instructor made it (its nbgrader cells are the truth).
+    releases: {notebook file name: the notebook as the instructor made it} for each notebook of the assignment (its
+    nbgrader cells are the truth); one notebook alone stands for {"<assignment>.ipynb": it}.
+    source: the assignment's folder of source/, whose other files are put over the student's; None: none.
     Returns a Checked: the repairs made, or why the submission is not graded. Never raises for what a
     submission contains: any error while checking it becomes its reason, and nothing is staged for it."""
+    if isinstance(releases, nbformat.NotebookNode) and "cells" in releases:
+        releases = {f"{assignment}.ipynb": releases}
     checked = Checked(student)
     dest = Path(staging) / student / assignment
     if dest.exists():  # left from an earlier run: grade only what this check writes
         shutil.rmtree(dest)
     try:
-        check(student, submitted, dest, assignment, release, checked)
+        check(student, submitted, dest, assignment, releases, checked, source)
     except NotGradable as err:
         checked.error = str(err)
     except RecursionError:

@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grading.submissions import ASSIGNMENT, ASSIGNMENTS, nbgrader, venv_env
+from grading import assignments
+from grading.submissions import ASSIGNMENT, nbgrader, venv_env
 
 NEEDED = ("timestamp.txt", "submission_secret.txt")  # what nbgrader's release_feedback reads for each student
 
@@ -56,8 +57,13 @@ def release(root, exchange, assignment=ASSIGNMENT):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exchange", required=True, help="nbgrader's exchange folder (Exchange.root)")
-    parser.add_argument("--assignment", choices=ASSIGNMENTS, default=ASSIGNMENT)
+    parser.add_argument("--assignment", help="a folder of source/ (default: the course's first)")
     args = parser.parse_args(argv)
+    try:
+        args.assignment = assignments.check(args.assignment, Path.cwd(), "--assignment") if args.assignment \
+            else assignments.first(Path.cwd())
+    except ValueError as err:
+        parser.error(str(err))
     if not Path(args.exchange).is_dir():
         parser.error(f"--exchange must be an existing folder (nbgrader's Exchange.root), got {args.exchange!r}")
     code, text = release(Path.cwd(), args.exchange, args.assignment)

@@ -112,12 +112,14 @@ def system_binds():
     return args
 
 
-def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None):
+def bwrap_argv(work_dir, ipc_dir, staged=None, memory_limit=MEMORY_LIMIT, user=None):
     """The command prefix that runs a program in the sandbox, with `work_dir` its working folder.
 
-    Inside, work_dir is a fresh folder in memory (FILE_LIMIT at most) holding the submission's `files`
-    (names in work_dir), read-only: code can read its submission and write beside it, and whatever it
-    writes is gone when the kernel ends, so no submission can fill the grading machine's disk.
+    Inside, work_dir is a fresh folder in memory (FILE_LIMIT at most) holding what the folder `staged` holds (the
+    submission as grading.preflight staged it: its notebooks and the files beside them, folders included), bound
+    read-only: code can read its submission and write beside it, and whatever it writes is gone when the kernel
+    ends, so no submission can fill the grading machine's disk. Bound from `staged`, which the grader wrote, so
+    that the kernel sees exactly what was checked, whatever else appears in work_dir outside.
 
     ipc_dir holds the kernel's connection file and ZMQ sockets (grading.execute.GuardedExecute.ipc_dir).
 
@@ -159,8 +161,8 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None
     args += ["--ro-bind", str(Path(course.__file__).resolve().parent), f"{COURSE_LIB}/course"]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
     args += ["--size", str(FILE_LIMIT), *writable, "--tmpfs", str(work_dir)]
-    for name in files:
-        args += ["--ro-bind", str(Path(work_dir) / name), str(Path(work_dir) / name)]
+    for entry in sorted(Path(staged).iterdir()) if staged is not None else ():
+        args += ["--ro-bind", str(entry), str(Path(work_dir) / entry.name)]
     args += ["--chdir", str(work_dir)]
     args += ["--remount-ro", "/"]  # the sandbox's own root: nothing outside the binds is writable
     env = {
@@ -185,13 +187,13 @@ def bwrap_argv(work_dir, ipc_dir, files=(), memory_limit=MEMORY_LIMIT, user=None
     return args + [prlimit, f"--as={memory_limit}", f"--fsize={FILE_LIMIT}", "--"]
 
 
-def write_kernelspec(jupyter_path, work_dir, ipc_dir, files=(), wrap=None, user=None):
+def write_kernelspec(jupyter_path, work_dir, ipc_dir, staged=None, wrap=None, user=None):
     """Write the sandboxed kernelspec under `jupyter_path`/kernels/; returns its name.
 
     wrap: a function of the command line that returns the one to run (grading.limits.Limits.wrap), or None.
     user: see bwrap_argv.
     """
-    argv = bwrap_argv(work_dir, ipc_dir, files, user=user) + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    argv = bwrap_argv(work_dir, ipc_dir, staged, user=user) + [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     spec = {
         "argv": wrap(argv) if wrap else argv,
         "display_name": "Python 3 (grading sandbox)",

@@ -4,6 +4,7 @@
 
 prints each run's autograded score and time; it exits 1 unless every run scored full marks.
 """
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,35 +14,42 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from grading.batch import autograded_scores
-from grading.submissions import ASSIGNMENT, answered, autograded_points, copy_course, nbgrader, notebook, venv_env
+from grading import assignments
+from grading.batch import autograded_scores, autograder_tests
+from grading.submissions import ROOT, answered, copy_course, nbgrader, venv_env
 
 
-def autograde_reference(runs=1, assignment=ASSIGNMENT):
+def autograde_reference(runs=1, assignment=None):
     """[(seconds, autograded score)] for `runs` submissions of the reference solution, each by its own student."""
-    results, tests = [], autograded_points(assignment=assignment)
+    assignment = assignment or assignments.first(ROOT)
+    results, tests = [], autograder_tests(ROOT, assignment)
     with tempfile.TemporaryDirectory() as tmp:
         course = copy_course(Path(tmp))
         env = venv_env()
         subprocess.run(nbgrader("generate_assignment", assignment), cwd=course, env=env, check=True, capture_output=True)
         for run in range(runs):
             student = f"reference{run}"
-            (course / "submitted" / student / assignment).mkdir(parents=True)
-            nbformat.write(answered(assignment=assignment), course / "submitted" / student / notebook(assignment))
+            shutil.copytree(course / "release" / assignment, course / "submitted" / student / assignment)
+            for path in tests:
+                nbformat.write(answered(course, assignment, path), course / "submitted" / student / path)
             start = time.perf_counter()
             subprocess.run(nbgrader("autograde", assignment, f"--student={student}"), cwd=course, env=env,
                            check=True, capture_output=True)
             seconds = time.perf_counter() - start
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-                score = sum(s or 0 for s in autograded_scores(gb, student, tests, assignment).values())
+                score = sum(s or 0 for path, points in tests.items()
+                            for s in autograded_scores(gb, student, points, assignment, Path(path).stem).values())
             results.append((seconds, score))
     return results
 
 
 def main():
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    assignment = sys.argv[2] if len(sys.argv) > 2 else ASSIGNMENT
-    full = sum(autograded_points(assignment=assignment).values())
+    try:
+        assignment = assignments.check(sys.argv[2], ROOT, "ASSIGNMENT") if len(sys.argv) > 2 else assignments.first(ROOT)
+    except ValueError as err:
+        sys.exit(str(err))
+    full = sum(sum(points.values()) for points in autograder_tests(ROOT, assignment).values())
     results = autograde_reference(runs, assignment)
     for run, (seconds, score) in enumerate(results):
         print(f"run {run + 1:2d}: {score:g} / {full} autograded points in {seconds:.1f} s")

@@ -12,20 +12,22 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import is_grade, is_solution
 
-from grading import cells
+from grading import assignments, cells
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("vi_stars", "vi_beyond")  # the course's assignments, in the order students meet them
+ASSIGNMENTS = tuple(assignments.names(ROOT))  # this course's assignments, in the order students meet them
 ASSIGNMENT = ASSIGNMENTS[0]
 NOTEBOOK = f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)", re.M)  # last line of a cell too
 
 
-def notebook(assignment=ASSIGNMENT):
-    """An assignment's notebook, relative to source/, release/, submitted/<student>/ and the like."""
-    if assignment not in ASSIGNMENTS:
-        raise ValueError(f"assignment must be one of {', '.join(ASSIGNMENTS)}, got {assignment!r}")
-    return f"{assignment}/{assignment}.ipynb"
+def notebook(assignment=ASSIGNMENT, root=ROOT):
+    """The notebook of a one-notebook assignment (this course's own), relative to source/, release/,
+    submitted/<student>/ and the like; ValueError for an assignment of several (grading.assignments.notebooks)."""
+    found = assignments.notebooks(assignment, root)
+    if len(found) != 1:
+        raise ValueError(f"assignment {assignment!r} has {len(found)} notebooks ({', '.join(found)}): name one")
+    return found[0]
 
 
 def read(path):
@@ -39,12 +41,12 @@ def cells_by_id(nb):
 
 def autograded_points(root=ROOT, assignment=ASSIGNMENT):
     """{grade_id: points} for the autograder tests of the source notebook (grading.cells: graded, not a solution)."""
-    return cells.autograder_points(read(root / "source" / notebook(assignment)))
+    return cells.autograder_points(read(Path(root) / "source" / notebook(assignment, root)))
 
 
 def total_points(root=ROOT, assignment=ASSIGNMENT):
     """The assignment's maximum score: its autograded tests and its manually graded answers."""
-    graded = cells_by_id(read(root / "source" / notebook(assignment))).values()
+    graded = cells_by_id(read(Path(root) / "source" / notebook(assignment, root))).values()
     return sum(c.metadata.nbgrader.points for c in graded if is_grade(c))
 
 
@@ -71,16 +73,20 @@ def nbgrader(*args):
 
 
 def release_notebook(root=ROOT, assignment=ASSIGNMENT):
-    return read(root / "release" / notebook(assignment))
+    return read(Path(root) / "release" / notebook(assignment, root))
 
 
-def answered(root=ROOT, assignment=ASSIGNMENT, **replace):
+def answered(root=ROOT, assignment=ASSIGNMENT, path=None, release=None, **replace):
     """The release with each answer cell filled in from the source's solution, then `replace`'s cells swapped in.
 
+    path: which notebook of the assignment (relative to source/, e.g. `ps1/problem1.ipynb`); by default its only one.
+    release: the folder holding the release (default: the course's release/).
     replace: {grade_id: new cell source}, for wrong answers or edited test cells.
     """
-    nb = release_notebook(root, assignment)
-    solutions = cells_by_id(read(root / "source" / notebook(assignment)))
+    root = Path(root)
+    path = path or notebook(assignment, root)
+    nb = read(Path(release or root / "release") / path)
+    solutions = cells_by_id(read(root / "source" / path))
     for gid, cell in cells_by_id(nb).items():
         if is_solution(cell):
             cell.source = SOLUTION_MARKER.sub("", solutions[gid].source)

@@ -5,16 +5,19 @@ kernel; they need bubblewrap and writable cgroup controllers (skipped without th
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 
+import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import require_bubblewrap
-from grading import execute, limits, sandbox
+from conftest import ROOT, require_bubblewrap
+from grading import batch, execute, grader_memory, limits, sandbox
 from grading.execute import GuardedExecute
+from grading.kernel_bridge import MIME
 
 
 @pytest.fixture
@@ -291,3 +294,54 @@ def test_where_a_run_stopped_is_recorded_out_of_band_never_read_from_a_students_
     assert stopped_reason(stops) == ""                    # ... the report does not believe it
     cells = run(notebook(("t1", "pass"), "import os\nos._exit(0)", ("t2", "pass")), tmp_path, stops_file=str(stops))
     assert stopped_reason(stops) == "stopped in cell 2: the kernel died while running this cell (os._exit, a crash, or the memory or process limit)"
+
+
+# --- the grading process of each submission: nbgrader's, outside the sandbox -----------------------------------
+
+FLOOD = f'''def answer():
+    kernel = get_ipython().kernel
+    session = kernel.session
+    content = session.pack({{"data": {{{MIME!r}: "{{}}", "text/plain": "x" * (40 * 2**20)}}, "metadata": {{}},
+                             "transient": {{}}}})
+    for _ in range(100):  # made once, sent under a new header each time: faster than any grader reads them
+        msg = session.msg("display_data", {{}}, parent=kernel.get_parent())
+        frames = [session.pack(msg["header"]), session.pack(msg["parent_header"]), session.pack({{}}), content]
+        kernel.iopub_socket.send_multipart([b"display_data", b"<IDS|MSG>", session.sign(frames), *frames])
+    return 1'''
+
+
+def one_test_notebook(answer):
+    """An answer cell and its test, worth one point."""
+    nb = notebook(answer, ("test", "assert answer() == 1"))
+    nb.cells[0].metadata["nbgrader"] = {"grade": False, "grade_id": "answer", "locked": False, "solution": True}
+    for cell in nb.cells:
+        cell.metadata["nbgrader"]["schema_version"] = 3
+    return nb
+
+
+def test_a_kernel_that_floods_its_grader_ends_that_submissions_grading_only(tmp_path, monkeypatch):
+    """4 GB of display messages sent during a test's call, faster than they can be read: they queue in the grading
+    process, outside the sandbox, until it reaches its own memory limit (the default); that submission is not graded,
+    and says why; the other submission of the batch is graded."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "source" / "flood").mkdir(parents=True)
+    nbformat.write(one_test_notebook("### BEGIN SOLUTION\ndef answer():\n    return 1\n### END SOLUTION"),
+                   tmp_path / "source" / "flood" / "flood.ipynb")
+    for student, answer in (("flood", FLOOD), ("honest", "def answer():\n    return 1")):
+        (tmp_path / "submitted" / student / "flood").mkdir(parents=True)
+        nbformat.write(one_test_notebook(answer), tmp_path / "submitted" / student / "flood" / "flood.ipynb")
+    monkeypatch.setenv("PATH", batch.environment()["PATH"])
+    # unsandboxed: the sandbox limits the kernel, not this process, and the grader's limit is the same either way
+    outcomes = {o.student: o for o in batch.grade_all(tmp_path, 2, False, 60, 300, progress=False,
+                                                      check_reference=False, assignment="flood")}
+    assert outcomes["flood"].error == grader_memory.why(grader_memory.DEFAULT_MIB)
+    assert "past its memory limit of 2048 MiB" in outcomes["flood"].error
+    assert outcomes["honest"].error == "" and outcomes["honest"].score == 1
+
+
+def test_the_graders_memory_is_a_number_of_mib_and_not_too_small_to_grade():
+    assert grader_memory.parse("3072") == 3072
+    for bad in ("2G", "", "512"):
+        with pytest.raises(ValueError, match="must be a whole number of MiB, at least 1024, got"):
+            grader_memory.parse(bad)
+    assert grader_memory.command(["nbgrader"], 2048)[1:] == [f"--as={2048 * 2**20}:", "--", "nbgrader"]

@@ -7,8 +7,11 @@ import base64
 import copy
 import json
 import os
+import shutil
+from pathlib import Path
 
 import nbformat
+import nbgrader
 import pytest
 
 from grading import preflight
@@ -51,7 +54,7 @@ def stage(course):
     if checked.error:
         assert not staged.exists(), "nothing is staged for a submission that is not graded"
         return checked, None
-    assert sorted(p.name for p in staged.iterdir()) in ([NAME], sorted([NAME, preflight.TIMESTAMP]))
+    assert (staged / NAME).is_file()
     return checked, nbformat.read(staged / NAME, as_version=4)
 
 
@@ -107,11 +110,44 @@ def test_pasted_cell_keeps_its_grade_on_the_last_copy_and_stripped_answer_is_fou
     assert nbgrader_ids(staged) == release_ids()
 
 
-def test_extra_files_are_left_out(course):
+def test_extra_files_are_handed_in_as_nbgrader_hands_them_in_but_code_and_pages_are_left_out(course):
+    """A data file and a folder of figures go along; a course.py (which the kernel would import in place of the
+    engine) and a page or SVG the formgrader would serve on the Jupyter origin do not; nbgrader's own folders are
+    ignored, as nbgrader ignores them."""
     write(course, answered())
     (folder(course) / "course.py").write_text("raise ImportError\n")
+    (folder(course) / "counts.csv").write_text("1,2\n")
+    (folder(course) / "figures" / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder(course) / "figures" / "fit.png").write_bytes(b"\x89PNG")
+    (folder(course) / "figures" / "helper.py").write_text("x = 1\n")
+    (folder(course) / "figures" / "page.HTML").write_text("<script>1</script>")
+    (folder(course) / "logo.svg").write_text("<svg/>")
     checked, _ = stage(course)
-    assert checked.notes == ["left out extra files: course.py"]
+    staged = course / "staged" / STUDENT / ASSIGNMENT
+    assert sorted(str(p.relative_to(staged)) for p in staged.rglob("*")) == ["counts.csv", "figures", "figures/fit.png",
+                                                                             NAME]
+    assert (staged / "counts.csv").read_text() == "1,2\n" and (staged / "figures" / "fit.png").read_bytes() == b"\x89PNG"
+    assert checked.notes == [
+        "left out extra files: course.py, figures/helper.py (Python code the kernel would import in place of an "
+        "installed module)",
+        "left out extra files: figures/page.HTML, logo.svg (a page or script the formgrader would serve on the Jupyter "
+        "origin)"]
+
+
+def test_the_instructors_files_are_put_over_the_students_copies(course):
+    """As `nbgrader autograde` does: an image the release has, changed or deleted by the student, is graded as released."""
+    (course / "source" / ASSIGNMENT / "data").mkdir()
+    (course / "source" / ASSIGNMENT / "data" / "stars.csv").write_text("the instructor's\n")
+    (course / "source" / ASSIGNMENT / "logo.svg").write_text("<svg/>")  # the instructor's own: kept
+    write(course, answered())
+    (folder(course) / "data").mkdir()
+    (folder(course) / "data" / "stars.csv").write_text("the student's\n")
+    checked = preflight.stage(STUDENT, course / "submitted", course / "staged", ASSIGNMENT, SOURCE,
+                              course / "source" / ASSIGNMENT)
+    staged = course / "staged" / STUDENT / ASSIGNMENT
+    assert checked.gradable and checked.notes == []
+    assert (staged / "data" / "stars.csv").read_text() == "the instructor's\n" and (staged / "logo.svg").is_file()
+    assert nbformat.read(staged / NAME, as_version=4) == answered()
 
 
 def test_invalid_json_is_not_graded(course):
@@ -473,7 +509,60 @@ def test_renamed_notebook_with_foreign_cells_is_found_and_repaired(course):
 
 def test_control_characters_in_names_cannot_forge_report_lines(course):
     write(course, answered())
-    (folder(course) / "x\nmallory                  25 of 25 autograded points").write_text("")
+    (folder(course) / "x\nmallory                  25 of 25 autograded points.py").write_text("")
     checked, _ = stage(course)
-    assert checked.notes == ["left out extra files: x\\nmallory                  25 of 25 autograded points"]
+    assert checked.notes == ["left out extra files: x\\nmallory                  25 of 25 autograded points.py (Python "
+                             "code the kernel would import in place of an installed module)"]
     assert "\n" not in checked.notes[0]
+
+
+# An assignment of several notebooks: nbgrader's own documentation course, ps1 (problem1, problem2, jupyter.png).
+
+PS1 = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
+
+
+@pytest.fixture
+def ps1(tmp_path):
+    """A copy of nbgrader's ps1 course: source/ps1 and hacker's submission."""
+    shutil.copytree(PS1 / "source" / "ps1", tmp_path / "source" / "ps1")
+    shutil.copytree(PS1 / "submitted" / "hacker" / "ps1", tmp_path / "submitted" / "hacker" / "ps1")
+    return tmp_path
+
+
+def stage_ps1(course):
+    releases = {name: read(course / "source" / "ps1" / name) for name in ("problem1.ipynb", "problem2.ipynb")}
+    return preflight.stage("hacker", course / "submitted", course / "staged", "ps1", releases,
+                           course / "source" / "ps1")
+
+
+def test_each_notebook_of_an_assignment_is_staged_with_the_files_beside_it(ps1):
+    checked = stage_ps1(ps1)
+    staged = ps1 / "staged" / "hacker" / "ps1"
+    assert checked.gradable and checked.notes == []
+    assert sorted(p.name for p in staged.iterdir()) == ["jupyter.png", "problem1.ipynb", "problem2.ipynb", "timestamp.txt"]
+    for name in ("problem1.ipynb", "problem2.ipynb"):
+        assert read(staged / name) == read(ps1 / "submitted" / "hacker" / "ps1" / name)
+    assert (staged / "jupyter.png").read_bytes() == (PS1 / "source" / "ps1" / "jupyter.png").read_bytes()
+
+
+def test_a_missing_notebook_scores_zero_and_the_others_are_graded_even_renamed(ps1):
+    submitted = ps1 / "submitted" / "hacker" / "ps1"
+    (submitted / "problem2.ipynb").unlink()
+    (submitted / "jupyter.png").unlink()  # the instructor's copy is graded with
+    (submitted / "problem1.ipynb").rename(submitted / "problem1 (1).ipynb")
+    checked = stage_ps1(ps1)
+    staged = ps1 / "staged" / "hacker" / "ps1"
+    assert checked.gradable and checked.notes == [
+        "graded problem1 (1).ipynb, submitted in place of problem1.ipynb",
+        "problem2.ipynb not graded, its tests score 0: no notebook problem2.ipynb (and no other notebook holding this "
+        "assignment's cells)"]
+    assert sorted(p.name for p in staged.iterdir()) == ["jupyter.png", "problem1.ipynb", "timestamp.txt"]
+
+
+def test_a_submission_with_no_gradable_notebook_is_not_graded_and_says_why_for_each(ps1):
+    submitted = ps1 / "submitted" / "hacker" / "ps1"
+    (submitted / "problem2.ipynb").unlink()
+    (submitted / "problem1.ipynb").write_text("{")
+    checked = stage_ps1(ps1)
+    assert checked.error.startswith("problem1.ipynb is not valid JSON") and "; no notebook problem2.ipynb" in checked.error
+    assert not (ps1 / "staged" / "hacker").exists() or not any((ps1 / "staged" / "hacker").iterdir())
