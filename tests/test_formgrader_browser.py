@@ -74,6 +74,8 @@ def first_words(model):
 
 
 MODEL_ANSWERS = model_answers(read(ROOT / "source" / NOTEBOOK))
+OWN_ANSWERS = ("ex3_written", "ex4_written")  # the written answers she wrote herself (tests/markup.py); the others
+# are the model answer's text
 
 
 
@@ -115,16 +117,23 @@ def visit(session, url, settle=2.0):
     return result
 
 
-def open_submission(session):
-    """The formgrader's page for her submission in a new tab, once its scripts have bound the grades to their boxes."""
+@pytest.fixture(scope="module")
+def grading_page(session):
+    """The formgrader's page for her submission, opened once as `visit` opens a page (followed from JupyterLab, left to
+    settle), and kept open for the tests that grade by hand on it. {page, status, title, text, requests}: what it
+    showed and asked for before any test touched it."""
     page = session["context"].new_page()
+    requests = []
+    page.on("request", lambda request: requests.append(f"{request.method} {request.url}"))
     with page.expect_response(lambda r: "/formgrader/api/grades" in r.url), \
-            page.expect_response(lambda r: "/formgrader/api/comments" in r.url):
-        page.goto(f"{session['base']}/formgrader/submissions/{session['submission_id']}/")
+            page.expect_response(lambda r: "/formgrader/api/comments" in r.url):  # the grades, bound to their boxes
+        response = page.goto(f"{session['base']}/formgrader/submissions/{session['submission_id']}/",
+                             referer=f"{session['base']}/lab")
     page.wait_for_load_state("load")
-    page.locator(f"input.score[id='{SHADOWED}']").wait_for()
-    page.wait_for_timeout(500)  # the grades are filled into their boxes once fetched
-    return page
+    page.wait_for_timeout(2000)  # onerror handlers and fetches fire within milliseconds
+    yield dict(page=page, status=response.status if response else None, title=page.title(),
+               text=page.inner_text("body"), requests=list(requests))
+    page.close()
 
 
 def student_requests(requests):
@@ -145,9 +154,8 @@ def test_grading_scores_the_hostile_submission_like_any_other(session):
     assert f"{STUDENT:<24} 25 / 25 autograded points" in session["report"]
 
 
-def test_formgrader_page_runs_no_student_script(session):
-    url = f"{session['base']}/formgrader/submissions/{session['submission_id']}/"
-    status, title, text, requests = visit(session, url)
+def test_formgrader_page_runs_no_student_script(grading_page):
+    status, title, text, requests = (grading_page[k] for k in ("status", "title", "text", "requests"))
     assert status == 200
     assert "PWNED" not in title and title == NOTEBOOK.split("/")[-1].replace(".ipynb", "")
     assert student_requests(requests) == []
@@ -203,13 +211,13 @@ def test_control_the_same_submission_rendered_unsanitized_runs_its_scripts(sessi
     assert list(session["course"].glob("PWNED-*")), "the control's PUT wrote no file: the no-file check proves nothing"
 
 
-def test_a_score_typed_into_one_written_answer_changes_that_grade_only(session):
+def test_a_score_typed_into_one_written_answer_changes_that_grade_only(session, grading_page):
     """Her ex3_written holds, inside a collapsed <details>, the names of every later grade's score, comment and extra
     credit boxes, as headings, raw ids and anchor names, and links to them (tests/markup.py, SHADOWS). The grader
     types 2 into ex3_written's box and leaves it: the gradebook then differs from before by that one score."""
     course = session["course"]
     before = gradebook_state(course)
-    page = open_submission(session)
+    page = grading_page["page"]
     saves, answered = [], []
     page.on("request", lambda r: saves.append(r.url) if r.method == "PUT" else None)
     page.on("requestfinished", lambda r: answered.append(r.url) if r.method == "PUT" else None)
@@ -228,30 +236,27 @@ def test_a_score_typed_into_one_written_answer_changes_that_grade_only(session):
             page.wait_for_timeout(100)
         after = gradebook_state(course)
     finally:
-        page.close()
         restore_grades(course, before)
     changed = sorted(set(after[1]) - set(before[1]))
     assert [(name, manual) for name, _, manual, *_ in changed] == [(SHADOWED, 2.0)], changed
     assert after[2] == before[2] and len(saves) == 1, saves  # no comment changed, and one score was sent
 
 
-def test_each_written_answer_shows_its_model_answer_and_rubric_below_it(session):
+def test_each_written_answer_shows_its_model_answer_and_rubric_below_it(grading_page):
     """The grader reads each written answer with the instructor's model answer and rubric from source/ right below
     it (grading/templates/formgrade_rubric); her own answers stay in their cells."""
-    page = open_submission(session)
-    try:
-        assert set(MODEL_ANSWERS) == {gid for gid in MODEL_ANSWERS if page.locator(f"input.score[id='{gid}']").count()}
-        for gid, model in MODEL_ANSWERS.items():
-            answer = page.locator(".cell", has=page.locator(f"input.score[id='{gid}']"))
-            rubric = answer.locator("xpath=following-sibling::div[1]")
-            assert rubric.is_visible(), gid
-            assert "Model answer and rubric" in rubric.inner_text() and first_words(model) in rubric.inner_text(), gid
-            assert first_words(model) not in answer.inner_text() or gid not in ("ex3_written", "ex4_written"), gid
-            below, above = rubric.bounding_box(), answer.bounding_box()
-            assert 0 <= below["y"] - (above["y"] + above["height"]) < 40, gid  # directly below its answer
-        assert ANSWER in page.locator(".cell", has=page.locator(f"input.score[id='{SHADOWED}']")).inner_text()
-    finally:
-        page.close()
+    page = grading_page["page"]
+    assert set(MODEL_ANSWERS) == {gid for gid in MODEL_ANSWERS if page.locator(f"input.score[id='{gid}']").count()}
+    for gid, model in MODEL_ANSWERS.items():
+        answer = page.locator(".cell", has=page.locator(f"input.score[id='{gid}']"))
+        rubric = answer.locator("xpath=following-sibling::div[1]")
+        assert rubric.is_visible(), gid
+        assert "Model answer and rubric" in rubric.inner_text() and first_words(model) in rubric.inner_text(), gid
+        if gid in OWN_ANSWERS:  # the model answer is not hers, and not in her answer's cell
+            assert first_words(model) not in answer.inner_text(), gid
+        below, above = rubric.bounding_box(), answer.bounding_box()
+        assert 0 <= below["y"] - (above["y"] + above["height"]) < 40, gid  # directly below its answer
+    assert ANSWER in page.locator(".cell", has=page.locator(f"input.score[id='{SHADOWED}']")).inner_text()
 
 
 def test_the_feedback_holds_no_model_answer(session):
@@ -260,11 +265,11 @@ def test_the_feedback_holds_no_model_answer(session):
     feedback = (session["course"] / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert ANSWER in feedback and "Brighter stars win." in feedback
     assert "Model answer and rubric" not in feedback and "model-answer" not in feedback
-    for gid in ("ex3_written", "ex4_written"):
+    for gid in OWN_ANSWERS:
         assert first_words(MODEL_ANSWERS[gid]) not in feedback, gid
 
 
-def test_a_call_hidden_off_to_the_right_is_flagged_and_in_view(session):
+def test_a_call_hidden_off_to_the_right_is_flagged_and_in_view(session, grading_page):
     """Her ex3_answer calls the engine's own reference 600 spaces to the right of its first line (tests/markup.py).
     The autograded notebook carries a note below that cell, which the formgrader shows beside her code, and the code
     box wraps the line, so the call is inside the box; no other cell of hers is flagged for a reference."""
@@ -274,18 +279,15 @@ def test_a_call_hidden_off_to_the_right_is_flagged_and_in_view(session):
     assert sorted(flagged) == ["ex1_answer", "ex3_answer"]  # ex1_answer's display calls are long lines too
     assert "uses the engine's own references (check it by hand): course.vi.neg_elbo" in flagged["ex3_answer"]
     assert "1 line(s) wider than" in flagged["ex3_answer"] and "references" not in flagged["ex1_answer"]
-    page = open_submission(session)
-    try:
-        cell = page.locator(".cell", has=page.locator("textarea[id='ex3_answer-comment']"))
-        assert "Grading note for the instructor: this cell uses the engine's own references" in cell.inner_text()
-        code = cell.locator(".input_area pre")
-        assert HIDDEN_CALL.split(" = ")[0] in code.inner_text()
-        inside = code.evaluate("""pre => {
-            const box = pre.getBoundingClientRect();
-            const call = [...pre.querySelectorAll('span')].filter(s => s.textContent === 'neg_elbo').pop();
-            const at = call.getBoundingClientRect();
-            return {left: at.left >= box.left, right: at.right <= box.right, scroll: pre.scrollWidth <= pre.clientWidth};
-        }""")
-        assert inside == {"left": True, "right": True, "scroll": True}
-    finally:
-        page.close()
+    page = grading_page["page"]
+    cell = page.locator(".cell", has=page.locator("textarea[id='ex3_answer-comment']"))
+    assert "Grading note for the instructor: this cell uses the engine's own references" in cell.inner_text()
+    code = cell.locator(".input_area pre")
+    assert HIDDEN_CALL.split(" = ")[0] in code.inner_text()
+    inside = code.evaluate("""pre => {
+        const box = pre.getBoundingClientRect();
+        const call = [...pre.querySelectorAll('span')].filter(s => s.textContent === 'neg_elbo').pop();
+        const at = call.getBoundingClientRect();
+        return {left: at.left >= box.left, right: at.right <= box.right, scroll: pre.scrollWidth <= pre.clientWidth};
+    }""")
+    assert inside == {"left": True, "right": True, "scroll": True}
