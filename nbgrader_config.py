@@ -51,6 +51,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 NBGRADER_TEMPLATES = os.path.join(importlib.util.find_spec("nbgrader").submodule_search_locations[0],
                                   "server_extensions", "formgrader", "templates")
 c.HTMLExporter.template_name = "formgrade_rubric"
-c.HTMLExporter.extra_template_basedirs = [os.path.join(c.CourseDirectory.root, "grading", "templates"), NBGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_basedirs = [os.path.join(c.CourseDirectory.root, "grading", "templates"),
+                                          NBGRADER_TEMPLATES]
 c.HTMLExporter.extra_template_paths = [NBGRADER_TEMPLATES]
 c.GenerateFeedback.HTMLExporter.template_name = "feedback"

@@ -1,4 +1,4 @@
-"""The model answer and rubric of each answer graded by hand, for the formgrader's page (grading/templates/formgrade_rubric).
+"""The model answer and rubric of each answer graded by hand, for the formgrader's page (templates/formgrade_rubric).
 
 A written answer's cell in source/ holds the instructor's model answer and rubric between `### BEGIN SOLUTION` and
 `### END SOLUTION`; nbgrader's ClearSolutions replaces that region by a stub in the release (the whole cell, when it

@@ -55,4 +55,5 @@ def test_a_heading_of_a_rubric_cannot_take_a_grade_boxs_name(monkeypatch):
     cells_by_id(source)["ex3_written"].source = "### BEGIN SOLUTION\n###### ex4_test\nModel.\n### END SOLUTION"
     monkeypatch.setattr(rubric.nbformat, "read", lambda path, as_version: source)
     page = formgrader_render(submission)
-    assert page.count('id="ex4_test"') == 1 and "<h6><wbr/> ex4_test</h6>" in page  # the box's own; the heading, unnamed
+    assert page.count('id="ex4_test"') == 1  # the score box's own
+    assert "<h6><wbr/> ex4_test</h6>" in page  # the rubric's heading, without an id
