@@ -11,7 +11,9 @@ should know, so every code cell the student wrote is read (never run) and the re
   `getattr` of `course` with a computed name);
 * each line wider than the formgrader's code box shows (WIDE characters), which can hide a call far to the right.
 
-A cell that does not parse is not read (it cannot run either).
+A cell that does not parse is not read (it cannot run either). The same notes are written below each flagged cell of
+the autograded notebook (`FlagDelegation`, last in autograde), so the grader sees them beside the code in the
+formgrader, whose template wraps long lines; the points stay the instructor's call.
 """
 import ast
 
