@@ -85,7 +85,7 @@ SHADOWS = "\n\n".join([
             f'<a href="#{gid}">see {gid}</a>' for gid in LATER),
     "</details>",
 ])
-# Code hidden off to the right: a call of the engine's own reference after 600 spaces, in a correct answer.
+# Code hidden off to the right: a use of the engine's own reference after 600 spaces, beside a correct answer.
 HIDDEN_CALL = "_reference = course.vi.neg_elbo"
 
 
@@ -99,8 +99,8 @@ def hostile_submission(folder, **answers):
     cells["ex4_written"].source = "<img src=x onerror=\"" + probe("second-answer") + "\"> Brighter stars win."
     cells["ex1_answer"].source += "\n" + OUTPUT_CODE
     cells["ex1_answer"].outputs = OUTPUTS
-    first, rest = cells["ex3_answer"].source.split("\n", 2)[1], cells["ex3_answer"].source
-    cells["ex3_answer"].source = rest.replace(first, first + " " * 600 + "; " + HIDDEN_CALL, 1)
+    # a line of its own, whatever answer the cell holds (the mutation tests pack answers of their own into hers)
+    cells["ex3_answer"].source += "\n_checked = True" + " " * 600 + "; " + HIDDEN_CALL + "\n"
     nb.metadata.widgets = WIDGET_STATE
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")

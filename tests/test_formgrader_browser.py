@@ -270,7 +270,7 @@ def test_the_feedback_holds_no_model_answer(session):
 
 
 def test_a_call_hidden_off_to_the_right_is_flagged_and_in_view(session, grading_page):
-    """Her ex3_answer calls the engine's own reference 600 spaces to the right of its first line (tests/markup.py).
+    """Her ex3_answer names the engine's own reference 600 spaces to the right of a line of its own (tests/markup.py).
     The autograded notebook carries a note below that cell, which the formgrader shows beside her code, and the code
     box wraps the line, so the call is inside the box; no other cell of hers is flagged for a reference."""
     autograded = nbformat.read(session["course"] / "autograded" / STUDENT / NOTEBOOK, as_version=4)
