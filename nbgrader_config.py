@@ -1,4 +1,5 @@
 """nbgrader configuration for this course directory (source/, release/, submitted/, autograded/, feedback/)."""
+import importlib.util
 import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -32,6 +33,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
     # Last, after the scores are saved: what the formgrader renders from autograded/ holds no live markup.
     "grading.sanitize.SanitizeStudentMarkup",
+    # A note below each answer whose code uses the engine's own references or hides a line off to the right.
+    "grading.delegation.FlagDelegation",
 ]
 c.GenerateFeedback.preprocessors = [
     # First: the student's notebook is made inert as read; what follows adds only the instructor's grades and comments.
@@ -43,3 +46,15 @@ c.GenerateFeedback.preprocessors = [
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# The formgrader's manual grading page: nbgrader's `formgrade` template, extended (grading/templates/formgrade_rubric)
+# with each written answer's model answer and rubric from source/ below it, and code that wraps. Its base template is
+# found in nbgrader's template folder, also put on the search path so that it can be extended by name.
+# `generate_feedback` reads the same HTMLExporter settings: it keeps nbgrader's `feedback` template, for the students.
+NBGRADER_TEMPLATES = os.path.join(importlib.util.find_spec("nbgrader").submodule_search_locations[0],
+                                  "server_extensions", "formgrader", "templates")
+c.HTMLExporter.template_name = "formgrade_rubric"
+c.HTMLExporter.extra_template_basedirs = [os.path.join(c.CourseDirectory.root, "grading", "templates"),
+                                          NBGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [NBGRADER_TEMPLATES]
+c.GenerateFeedback.HTMLExporter.template_name = "feedback"

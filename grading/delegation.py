@@ -11,9 +11,15 @@ should know, so every code cell the student wrote is read (never run) and the re
   `getattr` of `course` with a computed name);
 * each line wider than the formgrader's code box shows (WIDE characters), which can hide a call far to the right.
 
-A cell that does not parse is not read (it cannot run either).
+A cell that does not parse is not read (it cannot run either). The same notes are written below each flagged cell of
+the autograded notebook (`FlagDelegation`, last in autograde), so the grader sees them beside the code in the
+formgrader, whose template wraps long lines; the points stay the instructor's call.
 """
 import ast
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_locked
 
 import course
 
@@ -64,6 +70,20 @@ def reaches(source):
     return list(dict.fromkeys(found))
 
 
+def cell_notes(source):
+    """What the grader should know of one cell's code: its uses of the engine's own references, its hidden lines."""
+    found = []
+    named = reaches(source)
+    if named:
+        found.append(f"uses the engine's own references (check it by hand): {', '.join(named[:5])}"
+                     + (f" and {len(named) - 5} more" if len(named) > 5 else ""))
+    wide = [n for n, line in enumerate(source.splitlines(), start=1) if len(line) > WIDE]
+    if wide:
+        found.append(f"has {len(wide)} line(s) wider than {WIDE} characters (line "
+                     f"{', '.join(map(str, wide[:5]))}): the formgrader's code box may hide their ends")
+    return found
+
+
 def notes(nb):
     """The report's lines for a notebook: one per code cell that reaches past the engine or hides a line."""
     lines = []
@@ -71,12 +91,19 @@ def notes(nb):
         if cell.cell_type != "code":
             continue
         where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
-        named = reaches(cell.source)
-        if named:
-            lines.append(f"{where} uses the engine's own references (check it by hand): {', '.join(named[:5])}"
-                         + (f" and {len(named) - 5} more" if len(named) > 5 else ""))
-        wide = [n for n, line in enumerate(cell.source.splitlines(), start=1) if len(line) > WIDE]
-        if wide:
-            lines.append(f"{where} has {len(wide)} line(s) wider than {WIDE} characters (line "
-                         f"{', '.join(map(str, wide[:5]))}): the formgrader's code box may hide their ends")
+        lines += [f"{where} {note}" for note in cell_notes(cell.source)]
     return lines
+
+
+class FlagDelegation(NbGraderPreprocessor):
+    """In the autograded notebook, below each code cell its student wrote that `cell_notes` flags, an output saying so:
+    the grader sees it beside the answer in the formgrader. It changes no score (it runs after they are saved); the
+    points stay the instructor's call. A test cell, or a locked cell of the release, is the instructor's code."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and not is_grade(cell) and not is_locked(cell):
+            found = cell_notes(cell.source)
+            if found:
+                cell.outputs.append(new_output("display_data", data={"text/plain": "\n".join(
+                    f"[Grading note for the instructor: this cell {note}.]" for note in found)}))
+        return cell, resources

@@ -9,8 +9,9 @@ import base64
 
 import nbformat
 from nbformat.v4 import new_output
+from nbgrader.utils import is_grade, is_solution
 
-from grading.submissions import ASSIGNMENT, answered, cells_by_id
+from grading.submissions import ASSIGNMENT, answered, cells_by_id, release_notebook
 
 STUDENT = "mallory"
 ANSWER = "The posterior mean shrinks faint stars towards the prior mean"  # her written answer, which must stay readable
@@ -70,16 +71,36 @@ WIDGET_STATE = {"application/vnd.jupyter.widget-state+json": {"version_major": 2
                  "state": {"value": '<img src="x" onerror="' + probe("widget-state") + '">'}}}}}
 
 
+# The page's own names, taken by her markup: in ex3_written, inside a collapsed <details>, a heading named after each
+# later grade, its comment box and its extra credit (nbconvert gives a heading the id of its text, and the formgrader
+# finds each grade's box as the first element with its id), the same names as raw ids and anchor names, and in-page
+# links to them. Unsanitized, one score typed into ex3_written is saved for every grade after it too.
+SHADOWED = "ex3_written"
+GRADED = [gid for gid, cell in cells_by_id(release_notebook()).items() if is_grade(cell) or is_solution(cell)]
+LATER = GRADED[GRADED.index(SHADOWED) + 1:]  # each has a score box or a comment box on the page
+SHADOWS = "\n\n".join([
+    "<details><summary>Working</summary>",
+    *(f"###### {name}" for gid in LATER for name in (gid, f"{gid}-comment", f"{gid}_extra_credit")),
+    "".join(f'<a id="{gid}"></a><a name="{gid}-comment"></a><span id="{gid}_extra_credit"></span>'
+            f'<a href="#{gid}">see {gid}</a>' for gid in LATER),
+    "</details>",
+])
+# Code hidden off to the right: a use of the engine's own reference after 600 spaces, beside a correct answer.
+HIDDEN_CALL = "_reference = course.vi.neg_elbo"
+
+
 def hostile_submission(folder, **answers):
     """Correct answers (the reference's, or `answers`), with live markup in the written answers and in the outputs
     of ex1's answer cell."""
     nb = answered(**answers)
     cells = cells_by_id(nb)
-    cells["ex3_written"].source = WRITTEN
+    cells["ex3_written"].source = WRITTEN + "\n\n" + SHADOWS
     cells["ex3_written"].attachments = {"plot.svg": {"image/svg+xml": base64.b64encode(SVG.encode()).decode()}}
     cells["ex4_written"].source = "<img src=x onerror=\"" + probe("second-answer") + "\"> Brighter stars win."
     cells["ex1_answer"].source += "\n" + OUTPUT_CODE
     cells["ex1_answer"].outputs = OUTPUTS
+    # a line of its own, whatever answer the cell holds (the mutation tests pack answers of their own into hers)
+    cells["ex3_answer"].source += "\n_checked = True" + " " * 600 + "; " + HIDDEN_CALL + "\n"
     nb.metadata.widgets = WIDGET_STATE
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")

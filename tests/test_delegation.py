@@ -40,3 +40,19 @@ def test_a_call_hidden_off_to_the_right_is_reported():
     notes = delegation.notes(nbformat.from_dict(nb))
     assert len(notes) == 2 and notes[0].startswith("ex6_answer uses the engine's own references")
     assert "ex6_answer has 1 line(s) wider than" in notes[1]
+
+
+def test_the_autograded_notebook_notes_it_below_the_students_cell_only():
+    """FlagDelegation (last in autograde): a note output below the student's cell; the instructor's test and locked
+    cells, which may use the references, get none; a cell with nothing to flag keeps its outputs as they were."""
+    call = "import course.vi\ncourse.vi.neg_elbo_grad"
+    nb = nbformat.from_dict(new_notebook(cells=[
+        new_code_cell(call, metadata={"nbgrader": {"grade_id": "ex6_answer", "solution": True}}),
+        new_code_cell(call, metadata={"nbgrader": {"grade_id": "ex6_test", "grade": True, "locked": True, "points": 1}}),
+        new_code_cell(call, metadata={"nbgrader": {"grade_id": "setup", "locked": True}}),
+        new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "ex7_answer", "solution": True}})]))
+    nb, _ = delegation.FlagDelegation().preprocess(nb, {})
+    assert [len(c.outputs) for c in nb.cells] == [1, 0, 0, 0]
+    assert nb.cells[0].outputs[0]["data"]["text/plain"] == ("[Grading note for the instructor: this cell uses the "
+                                                           "engine's own references (check it by hand): "
+                                                           "import course.vi, course.vi.neg_elbo_grad.]")

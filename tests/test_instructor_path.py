@@ -6,10 +6,10 @@ The instructor: JupyterLab started with a token in a copy of the graded class (t
 copied so that grading by hand here changes no score another test reads), Nbgrader -> Formgrader, the class listed
 under Manage Students, student "honest"'s notebook opened from there, a score and a comment typed into Ex 3's
 written answer; then `nbgrader export` and `nbgrader generate_feedback --force` for that student, as the README
-says, and the score and comment are in grades.csv and the feedback. nbgrader's formgrader does not show the
-source's model answers (its submission page renders the student's notebook only); the instructor reaches them
+says, and the score and comment are in grades.csv and the feedback. The formgrader shows each written
+answer's model answer below it (tests/test_formgrader_browser.py checks that); the source notebook itself is reached
 through the formgrader's Manage Assignments, whose assignment link opens source/vi_stars/ in JupyterLab's file
-browser, and the source notebook there: that is the path tested.
+browser: that is the path tested here.
 
 The student: the release notebook with every answer filled in, then an untouched copy, each opened in JupyterLab
 and checked with nbgrader's Validate button in the notebook toolbar. They sit in a folder of the same server (one
