@@ -3,7 +3,7 @@
 For a level c, the central interval of a posterior (or of q) runs from its (1 - c)/2 to its (1 + c)/2 quantile.
 If the fluxes are drawn from the prior the model assumes, the exact posterior's intervals contain the true
 flux with probability exactly c, averaged over data sets (Cook, Gelman & Rubin 2006, simulation-based
-calibration), so the observed fraction over N stars is Binomial(N, c) / N. A q that is too narrow covers less.
+calibration), so the observed fraction over N stars is Binomial(N, c) / N.
 
     coverage_c = (1 / N) sum_i 1[ lower_c(x_i) <= f_i <= upper_c(x_i) ]                                   (12)
 

@@ -14,14 +14,10 @@ Reparameterisation (Kingma & Welling 2014), differentiating through f = m + s ep
     analytic entropy:  d/df log p(x, f) * (1, eps) + (0, 1 / s)
 
 H[q] = log(s sqrt(2 pi e)) has gradient (0, 1 / s); the analytic forms use it instead of a sampled -log q(f).
-"Sampled" in (11) is the path derivative of -log q, through f only: d/df log q(f) = -eps / s. (Autograd on
-q.log_prob(q.rsample()) also differentiates log q in its parameters, adding the score (eps / s, (eps^2 - 1) / s),
-whose mean is zero; the sum is then exactly the analytic (0, 1 / s) for a Normal q.) Dropping that score is
-"sticking the landing" (Roeder, Wu & Duvenaud 2017): when q equals the posterior, d/df [log p(x, f) - log q(f)]
-= 0 and the sampled form has no variance at all.
+"Sampled" in (11) is the path derivative of -log q, through f only: d/df log q(f) = -eps / s; the derivative of
+log q in its parameters (m, s) is left out (Roeder, Wu & Duvenaud 2017).
 
-b is a baseline (a control variate): any constant keeps (10) unbiased, since E_q[grad log q] = 0. Without one,
-(10) multiplies the score by log p(x, f) ~ -1,400 nats, and its variance is that constant squared.
+b, the baseline, is a number (or one per image) subtracted from the weight of (10); b = 0 is the plain estimator.
 """
 import torch
 

@@ -106,8 +106,7 @@ def flux_prior(prior, mean_star_flux):
         (SD mu / sqrt(3), about 0.58 mu), so the posterior mean and SD exist and every method can be scored
         by them; and 99.9% of fluxes lie below 10 x_m, about 6.7 mu, inside the lab's grid (up to 7.9 mu).
         A power law with a hard lower edge is the shape of real source counts (Euclidean counts have
-        alpha = 1.5); about one star in ten lies within one posterior SD of the edge x_m, where the
-        posterior is cut off and no Normal fits it.
+        alpha = 1.5).
     """
     if prior == "normal":
         return Normal(mean_star_flux, 0.2 * mean_star_flux)

@@ -100,9 +100,10 @@ ANSWERS = {
     },
     "vi_beyond": {
         "a_written": [r"four times too narrow", r"clamp\w* .{0,40}(403|e\^\{?6)"],
-        "b_written": [r"multiplies the score .{0,30} by the whole weight", r"cancels the slope"],
-        "c_written": [r"(intervals|they) are (about )?four times too narrow", r"overconfiden"],
-        "d_written": [r"zero-forcing", r"mode-seeking", r"mass-covering"],
+        "b_written": [r"multiplies the score\b.{0,40}\bby (the whole weight|log p\(x, f\))", r"cancels the slope",
+                      r"(leaves|keeps) (the estimator|it|\(10\)) unbiased", r"\b(has|have) no variance"],
+        "c_written": [r"(intervals|they) are (about )?four times too narrow", r"overconfiden", r"\bcovers? (far )?less\b"],
+        "d_written": [r"zero-forcing", r"mode-seeking", r"mass-covering", r"posterior is cut off"],
     },
 }
 
