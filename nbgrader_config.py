@@ -31,10 +31,11 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
-    # Last, after the scores are saved: what the formgrader renders from autograded/ holds no live markup.
-    "grading.sanitize.SanitizeStudentMarkup",
-    # A note below each answer whose code uses the engine's own references or hides a line off to the right.
+    # After the scores are saved: a note below each cell of the student's whose code uses the engine's own
+    # references or hides a line off to the right (the formgrader shows it beside the code).
     "grading.delegation.FlagDelegation",
+    # Last: what the formgrader renders from autograded/ holds no live markup.
+    "grading.sanitize.SanitizeStudentMarkup",
 ]
 c.GenerateFeedback.preprocessors = [
     # First: the student's notebook is made inert as read; what follows adds only the instructor's grades and comments.

@@ -12,8 +12,8 @@ should know, so every code cell the student wrote is read (never run) and the re
 * each line wider than the formgrader's code box shows (WIDE characters), which can hide a call far to the right.
 
 A cell that does not parse is not read (it cannot run either). The same notes are written below each flagged cell of
-the autograded notebook (`FlagDelegation`, last in autograde), so the grader sees them beside the code in the
-formgrader, whose template wraps long lines; the points stay the instructor's call.
+the autograded notebook (`FlagDelegation`, in autograde after the scores are saved), so the grader sees them beside
+the code in the formgrader, whose template wraps long lines; the points stay the instructor's call.
 """
 import ast
 
@@ -97,8 +97,9 @@ def notes(nb):
 
 class FlagDelegation(NbGraderPreprocessor):
     """In the autograded notebook, below each code cell its student wrote that `cell_notes` flags, an output saying so:
-    the grader sees it beside the answer in the formgrader. It changes no score (it runs after they are saved); the
-    points stay the instructor's call. A test cell, or a locked cell of the release, is the instructor's code."""
+    the grader sees it beside the answer in the formgrader. It changes no score (it runs after they are saved, and
+    before the sanitizer, which keeps plain text); the points stay the instructor's call. A test cell, or a locked cell
+    of the release, is the instructor's code."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and not is_grade(cell) and not is_locked(cell):

@@ -4,13 +4,13 @@ The idioms are those of nbgrader's own documentation (`autograding_resources.rst
 that another one calls it, `unittest.mock.patch("__main__.print")`, the global-variable gotcha; its `ps1`
 course: expected exceptions, `del squares` then `NameError`) and of courses that run on it (unittest and
 numpy.testing asserts, patching a notebook function for the length of a check, checking that an input was
-left alone, a number as a test's last value for partial credit). The answers are in one cell; some are right and some wrong, so that each idiom is seen both
-passing and failing.
+left alone, a number as a test's last value for partial credit, tuple unpacking and type checks). The
+answers are in one cell; some are right and some wrong, so that each idiom is seen both passing and failing.
 
 STOCK holds the points stock `nbgrader autograde` (0.9.6, tests run in the student's kernel) gave each test
-cell of this notebook, established by `python -m tests.idioms` (which grades it so and prints them). OURS
-lists the tests our judge scores otherwise, each with the reason; README's "What `make grade` does" says
-the same.
+cell of this notebook, established by `python -m tests.idioms` (which grades it so and prints them, ~30 s).
+OURS is what our judge gives; REFUSED names the tests where it differs, and why; README's "What `make grade`
+does" says the same.
 """
 import sys
 import tempfile

@@ -3,6 +3,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
 from grading import delegation
+from grading.sanitize import SanitizeStudentMarkup
 from grading.submissions import ROOT, answered
 
 
@@ -43,15 +44,18 @@ def test_a_call_hidden_off_to_the_right_is_reported():
 
 
 def test_the_autograded_notebook_notes_it_below_the_students_cell_only():
-    """FlagDelegation (last in autograde): a note output below the student's cell; the instructor's test and locked
-    cells, which may use the references, get none; a cell with nothing to flag keeps its outputs as they were."""
+    """FlagDelegation (in autograde, before the sanitizer): a note output below the student's cell, which the sanitizer
+    keeps; the instructor's test and locked cells, which may use the references, get none; a cell with nothing to flag
+    keeps its outputs as they were."""
     call = "import course.vi\ncourse.vi.neg_elbo_grad"
     nb = nbformat.from_dict(new_notebook(cells=[
         new_code_cell(call, metadata={"nbgrader": {"grade_id": "ex6_answer", "solution": True}}),
-        new_code_cell(call, metadata={"nbgrader": {"grade_id": "ex6_test", "grade": True, "locked": True, "points": 1}}),
+        new_code_cell(call, metadata={"nbgrader": {"grade_id": "ex6_test", "grade": True, "locked": True,
+                                                   "points": 1}}),
         new_code_cell(call, metadata={"nbgrader": {"grade_id": "setup", "locked": True}}),
         new_code_cell("x = 1", metadata={"nbgrader": {"grade_id": "ex7_answer", "solution": True}})]))
     nb, _ = delegation.FlagDelegation().preprocess(nb, {})
+    nb, _ = SanitizeStudentMarkup().preprocess(nb, {})
     assert [len(c.outputs) for c in nb.cells] == [1, 0, 0, 0]
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == ("[Grading note for the instructor: this cell uses the "
                                                            "engine's own references (check it by hand): "
