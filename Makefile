@@ -42,7 +42,7 @@ clean:
 # Re-run the assignment's solution notebooks and store their outputs: the strict nbval test compares against them.
 notebook: setup
 	@notebooks=$$($(NOTEBOOKS)) && cd source && \
-	../$(BIN)/jupyter nbconvert --to notebook --execute --inplace $$notebooks --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.store_widget_state=False
+	$(abspath $(BIN))/jupyter nbconvert --to notebook --execute --inplace $$notebooks --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.store_widget_state=False
 
 # Write the student version to release/ (solutions and hidden tests stripped) and record the
 # assignment, with its tests, in gradebook.db.
