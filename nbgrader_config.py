@@ -7,7 +7,7 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 c.CourseDirectory.course_id = "vi-stars"
 # The assignments in the order students meet them; the first is the one every command takes when none is named.
 # Any other folder of source/ holding a notebook is an assignment too, after these (grading.assignments).
-c.Course.assignments = ["vi_stars", "vi_beyond"]
+c.Course.assignments = ["vi_stars", "vi_beyond", "vi_two_stars"]
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The gradebook holds the full source of every hidden test: it is git-ignored and never released.
 # timeout: parallel graders (make grade JOBS=N) wait for each other's short writes instead of failing.

@@ -66,6 +66,7 @@ CONSTANTS = {
         math.log(1650 / 403) + (403 / 1650) ** 2 / 2 - 0.5,  # KL between Normals of SDs 403 and 1,650, same mean
         1e-323,  # the order of float64's smallest denormal numbers
     ],
+    "vi_two_stars": [],
 }
 
 
@@ -104,6 +105,11 @@ ANSWERS = {
                       r"(leaves|keeps) (the estimator|it|\(10\)) unbiased", r"\b(has|have) no variance"],
         "c_written": [r"(intervals|they) are (about )?four times too narrow", r"overconfiden", r"\bcovers? (far )?less\b"],
         "d_written": [r"zero-forcing", r"mode-seeking", r"mass-covering", r"posterior is cut off"],
+    },
+    "vi_two_stars": {
+        "a_written": [r"cross-section", r"trade off almost one for one"],
+        "b_written": [r"lower bound on the KL", r"ELBO alone has no scale"],
+        "c_written": [r"scale-free", r"no tail can make"],
     },
 }
 
