@@ -292,7 +292,7 @@ def test_release_is_up_to_date_with_source(tmp_path, assignment):
         f"release/{assignment} is stale: run `make release ASSIGNMENT={assignment}` and commit it"
 
 
-@pytest.mark.parametrize("assignment, answers", [("vi_stars", 11), ("vi_beyond", 7)])
+@pytest.mark.parametrize("assignment, answers", [("vi_stars", 11), ("vi_beyond", 7), ("vi_two_stars", 5)])
 def test_release_hides_solutions_and_hidden_tests(assignment, answers):
     text = (ROOT / "release" / notebook(assignment)).read_text()
     source = (ROOT / "source" / notebook(assignment)).read_text()

@@ -109,7 +109,7 @@ def free_names(source):
     return loaded - bound - set(dir(builtins))
 
 
-@pytest.mark.parametrize("assignment, count", [("vi_stars", 11), ("vi_beyond", 7)])
+@pytest.mark.parametrize("assignment, count", [("vi_stars", 11), ("vi_beyond", 7), ("vi_two_stars", 5)])
 def test_every_test_cell_imports_what_it_uses_and_reads_only_the_notebooks_data(assignment, count):
     """A test cell runs in the judge, where the notebook's imports do not exist: it imports what it uses."""
     source = read(ROOT / "source" / notebook(assignment))

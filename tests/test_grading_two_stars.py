@@ -1,0 +1,52 @@
+"""The third assignment, vi_two_stars, graded by `make grade ASSIGNMENT=vi_two_stars` as its instructor would: the
+mutation tests of tests/answers_vi_two_stars.py (correct answers in other styles earn every point, wrong ones lose
+theirs), after the canary of its reference solution, in a moved copy of the course.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, require_bubblewrap
+from grading import batch, mutation
+from grading.submissions import COURSE_FILES, autograded_points, copy_course, notebook, read, venv_env
+from test_grading import hidden_only_lines, visible_text
+
+ASSIGNMENT = "vi_two_stars"
+POINTS = autograded_points(assignment=ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    require_bubblewrap()
+    course = copy_course(tmp_path_factory.mktemp("two_stars") / "course", COURSE_FILES + ("course", "grading"))
+    packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers_vi_two_stars.py"), POINTS)
+    mutation.write_class(course, packed, ASSIGNMENT)
+    (course / batch.SECRET_FILE).write_text("the vi_two_stars class of the test suite\n")  # its hidden cases, fixed
+    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "JOBS=2",
+                          f"ASSIGNMENT={ASSIGNMENT}"], cwd=course, env=venv_env(), capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return dict(course=course, cases=cases, students=sorted(packed), stdout=run.stdout)
+
+
+def test_reference_solution_is_worth_every_autograded_point():
+    assert sum(POINTS.values()) == 16
+
+
+def test_correct_answers_in_other_styles_earn_every_point_and_wrong_ones_lose_theirs(graded):
+    scores = mutation.scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", graded["students"], POINTS, ASSIGNMENT)
+    outcome = mutation.judge_cases(graded["cases"], scores, POINTS)
+    print(mutation.table(outcome, POINTS))
+    assert {c.answer_id.removesuffix("_answer") for c in graded["cases"]} == {t.removesuffix("_test") for t in POINTS}
+    assert sum(c.kind == "equivalent" for c in graded["cases"]) >= 10 and sum(c.kind == "mutant" for c in graded["cases"]) >= 15
+    failed = [(c.kind, c.answer_id, c.name, why) for c, ok, why in outcome if not ok]
+    assert not failed, failed
+
+
+def test_feedback_shows_no_hidden_test_code(graded):
+    hidden = hidden_only_lines(read(ROOT / "source" / notebook(ASSIGNMENT)))
+    assert len(hidden) > 10
+    for student in graded["students"]:
+        text = visible_text(graded["course"] / "feedback" / student / notebook(ASSIGNMENT).replace(".ipynb", ".html"))
+        leaked = hidden & {line.strip() for line in text.splitlines()}
+        assert not leaked, (student, sorted(leaked)[:3])
