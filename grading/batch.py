@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import secrets
 import subprocess
 import tempfile
 import time
@@ -33,6 +32,7 @@ from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import assignments, delegation, grader_memory, limits, preflight, sandbox
+from grading.hidden_cases import SECRET_FILE, course_secret, write_submission_key  # noqa: F401 (SECRET_FILE: make grade's file)
 from grading.cells import autograder_points, is_autograder_test
 from grading.limits import Limits, UserLimits
 from grading.submissions import ASSIGNMENT, answered, nbgrader, venv_env
@@ -93,22 +93,6 @@ def autograder_tests(root, assignment):
             for path in assignments.notebooks(assignment, root)}
 
 
-SECRET_FILE = "hidden-tests.secret"
-
-
-def course_secret(root):
-    """The path of the course's secret for the hidden tests' data (course.testing.hidden_seed), made on first use:
-    random, readable by the instructor alone, beside the gradebook; never released, committed, or bound into a
-    sandbox. Every grading host of one course needs the same file, as it needs the same gradebook."""
-    path = Path(root) / SECRET_FILE
-    try:
-        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
-            file.write(secrets.token_hex(32) + "\n")
-    except FileExistsError:
-        pass
-    return path.resolve()
-
-
 def student_cells(nb):
     """The notebook with only the code its student wrote: answer cells and cells of their own (not tests, not the
     release's locked cells)."""
@@ -131,11 +115,14 @@ def autograde(student, root, db_url, staging, scratch, sandboxed, cell_timeout, 
     ipc = Path(tempfile.mkdtemp(prefix="ipc-", dir=SHARED_MEMORY if SHARED_MEMORY.is_dir() else job))
     autograded = Path(autograded or Path(root, "autograded")).resolve()
     groups = None
+    # the hidden cases of this submission alone (grading.hidden_cases), from the course's secret
+    key = write_submission_key(course_secret(root), assignment, student, Path(staging) / student / assignment,
+                               job / "hidden-cases.key")
     args = nbgrader("autograde", assignment, f"--student={student}", "--force",
                     f"--CourseDirectory.submitted_directory={staging}", f"--CourseDirectory.autograded_directory={autograded}",
                     f"--CourseDirectory.db_url={db_url}", f"--Execute.timeout={cell_timeout}",
                     f"--GuardedExecute.stops_file={job / 'stops.jsonl'}",
-                    f"--GuardedExecute.secret_file={course_secret(root)}")
+                    f"--GuardedExecute.secret_file={key}")
     if sandboxed:
         work = autograded / student / assignment  # where nbgrader runs the kernel; it sees what was staged
         if limited == "cgroups":

@@ -2,7 +2,8 @@
 
     python -m grading.selfcheck 20 [assignment]      (or: make selfcheck RUNS=20 ASSIGNMENT=vi_beyond)
 
-prints each run's autograded score and time; it exits 1 unless every run scored full marks.
+prints each run's autograded score and time; it exits 1 unless every run scored full marks. Each run draws its
+hidden tests' data from a secret of its own (run_secret), so RUNS=20 checks the hidden tests under 20 secrets.
 """
 import shutil
 import subprocess
@@ -19,6 +20,12 @@ from grading.batch import autograded_scores, autograder_tests
 from grading.submissions import ROOT, answered, copy_course, nbgrader, venv_env
 
 
+def run_secret(run):
+    """The course secret of run `run` (0-based): fixed, so a run that fails can be repeated with
+    COURSE_HIDDEN_SECRET set to it in the source notebook's kernel."""
+    return f"selfcheck run {run + 1}"
+
+
 def autograde_reference(runs=1, assignment=None):
     """[(seconds, autograded score)] for `runs` submissions of the reference solution, each by its own student."""
     assignment = assignment or assignments.first(ROOT)
@@ -32,8 +39,11 @@ def autograde_reference(runs=1, assignment=None):
             shutil.copytree(course / "release" / assignment, course / "submitted" / student / assignment)
             for path in tests:
                 nbformat.write(answered(course, assignment, path), course / "submitted" / student / path)
+            key = Path(tmp) / f"{student}.key"  # a course secret of its own: other hidden cases each run
+            key.write_text(run_secret(run) + "\n")
             start = time.perf_counter()
-            subprocess.run(nbgrader("autograde", assignment, f"--student={student}"), cwd=course, env=env,
+            subprocess.run(nbgrader("autograde", assignment, f"--student={student}",
+                                    f"--GuardedExecute.secret_file={key}"), cwd=course, env=env,
                            check=True, capture_output=True)
             seconds = time.perf_counter() - start
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -52,7 +62,8 @@ def main():
     full = sum(sum(points.values()) for points in autograder_tests(ROOT, assignment).values())
     results = autograde_reference(runs, assignment)
     for run, (seconds, score) in enumerate(results):
-        print(f"run {run + 1:2d}: {score:g} / {full} autograded points in {seconds:.1f} s")
+        print(f"run {run + 1:2d}: {score:g} / {full} autograded points in {seconds:.1f} s "
+              f"(secret {run_secret(run)!r})")
     perfect = sum(score == full for _, score in results)
     print(f"full marks {perfect} times out of {runs}")
     sys.exit(0 if perfect == runs else 1)

@@ -160,9 +160,30 @@ get_ipython().input_transformers_cleanup.append(lambda lines: (_show("".join(lin
 """
 
 
+# An honest answer to Exercise 7 that keeps the arguments of every call it gets, the hidden test's included, and
+# a later answer cell of the student's that prints them into the feedback (no hidden call is running then). What it
+# learns are the cases of its own submission: any other submission meets others (grading.hidden_cases).
+RECORD = """
+_recorded, _img_rate_shape = [], img_rate_shape
+def img_rate_shape(*args, **kwargs):
+    _recorded.append(args)
+    return _img_rate_shape(*args, **kwargs)
+"""
+RECORDED = "RECORDED:"
+
+
+def record_hidden_calls(nb):
+    """The notebook with RECORD in Exercise 7's answer cell and a print of what it recorded in Exercise 11's."""
+    cells = cells_by_id(nb)
+    cells["ex7_answer"].source += "\n" + RECORD
+    cells["ex11_answer"].source += f"\nprint({RECORDED!r}, _recorded)\n"
+    return nb
+
+
 def spy(folder, **answers):
-    """Honest answers, and hooks that print every later cell, as it runs, into the notebook's outputs."""
-    nb = answered(**answers)
+    """Honest answers, and hooks that print every later cell, as it runs, into the notebook's outputs; it records
+    the cases of Exercise 7's hidden test and prints them from a later cell (record_hidden_calls)."""
+    nb = record_hidden_calls(answered(**answers))
     cells_by_id(nb)["ex1_answer"].source += "\n" + SPY
     write(folder, nb)
     return FULL
@@ -278,8 +299,9 @@ def future_format(folder):
 def odd_but_honest(folder, **answers):
     """Honest answers in a notebook with a written answer citing a missing image, a malformed attachment, a test
     cell of the student's own worth 100 points, a cell claiming another's grade_id, metadata that is not a dict,
-    and extra files that are links out of the folder: graded on the release's cells, out of 25."""
-    nb = answered(**answers)
+    and extra files that are links out of the folder: graded on the release's cells, out of 25. Like the spy, it
+    records Exercise 7's hidden cases and prints them (record_hidden_calls)."""
+    nb = record_hidden_calls(answered(**answers))
     cells = cells_by_id(nb)
     cells["ex3_written"].source += "\n\n![my figure](attachment:figure.png)"
     cells["ex4_written"].source += "\n\n![other](attachment:other.png)"

@@ -4,6 +4,7 @@ submissions (tests/corpus.py), then scores, report, feedback and CSV; release an
 Grading runs every submission's notebook for real (20-60 s each), so the corpus is graded once, two at a
 time, by the instructor's own command, and the tests read its results.
 """
+import ast
 import csv
 import html
 import re
@@ -149,6 +150,31 @@ def test_hooks_in_the_kernel_saw_no_test_code(graded):
     assert "SPIED: __grading__.lookup('flux_summary')" in spied and "SPIED: __grading__.call(0, " in spied
     assert not [line for line in hidden_only_lines() if line in spied]
     assert "BEGIN HIDDEN" not in spied and "_want" not in spied
+
+
+def recorded_cases(course, student):
+    """The arguments of Exercise 7's calls that a submission's own function recorded and printed from a later cell
+    (corpus.record_hidden_calls), without the visible test's call, as read from its feedback."""
+    text = visible_text(course / "feedback" / student / NOTEBOOK.replace(".ipynb", ".html"))
+    lines = [line for line in text.splitlines() if line.startswith(corpus.RECORDED)]
+    assert len(lines) == 1, (student, lines)
+    calls = ast.literal_eval(lines[0][len(corpus.RECORDED):].strip())
+    return [tuple(call) for call in calls if tuple(call) != (16, 15, 64)]
+
+
+def test_hidden_cases_a_submission_can_learn_are_its_own(graded, monkeypatch):
+    """A function may keep the hidden test's arguments and print them later, into the feedback; every submission
+    meets cases of its own (grading.hidden_cases), so neither another submission nor the course secret alone
+    gives those cases back: a table of them answers nothing elsewhere."""
+    from course.testing import SECRET_VARIABLE, hidden_generator
+    spy, odd = (recorded_cases(graded["course"], s) for s in ("spy", "odd_but_honest"))
+    assert len(spy) == len(odd) == 2 and all(len(call) == 3 for call in spy + odd)  # the hidden test's two calls
+    assert spy != odd
+    # what the course secret alone would have drawn (the hidden test's own recipe)
+    monkeypatch.setenv(SECRET_VARIABLE, (graded["course"] / batch.SECRET_FILE).read_text().strip())
+    import torch
+    course_wide = torch.randint(2, 60, (2, 3), generator=hidden_generator("ex7")).tolist()
+    assert [call[0] for call in spy] != [row[0] for row in course_wide] != [call[0] for call in odd]
 
 
 def test_written_answers_wait_for_manual_grading(graded):

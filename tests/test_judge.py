@@ -452,6 +452,39 @@ def test_a_course_makes_its_secret_once_and_keeps_it_to_itself(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+def test_each_submission_has_hidden_cases_of_its_own(tmp_path):
+    """The judge's key (grading.hidden_cases) depends on the course secret, the assignment, the student and every
+    byte and name of the submission's files, so a submission carrying a table of another's cases (or its own
+    earlier ones) meets other cases; the same submission graded again meets the same ones."""
+    import os
+    import stat
+    from grading.hidden_cases import submission_key, write_submission_key
+    folder = tmp_path / "submitted" / "ada" / "vi_stars"
+    folder.mkdir(parents=True)
+    (folder / "vi_stars.ipynb").write_text('{"cells": []}')
+    (folder / "timestamp.txt").write_text("2026-12-04 10:00:00")
+    key = submission_key("s", "vi_stars", "ada", folder)
+    assert len(key) == 64 and submission_key("s", "vi_stars", "ada", folder) == key
+    others = {submission_key("t", "vi_stars", "ada", folder), submission_key("s", "vi_beyond", "ada", folder),
+              submission_key("s", "vi_stars", "bob", folder), submission_key("s", "vi_star", "sada", folder)}
+    (folder / "vi_stars.ipynb").write_text('{"cells": [1]}')  # one more byte: a table written into the notebook
+    others.add(submission_key("s", "vi_stars", "ada", folder))
+    (folder / "vi_stars.ipynb").rename(folder / "copy.ipynb")  # the same bytes under another name
+    others.add(submission_key("s", "vi_stars", "ada", folder))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "table.json").write_text("[]")  # a file beside the notebook
+    others.add(submission_key("s", "vi_stars", "ada", folder))
+    assert key not in others and len(others) == 7
+    secret = tmp_path / "hidden-tests.secret"
+    secret.write_text("s\n")
+    written = write_submission_key(secret, "vi_stars", "ada", folder, tmp_path / "ada.key")
+    assert written.read_text() == submission_key("s", "vi_stars", "ada", folder) + "\n"
+    assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
+    secret.write_text("\n")
+    with pytest.raises(ValueError, match="course secret .* is empty"):
+        write_submission_key(secret, "vi_stars", "ada", folder, tmp_path / "ada.key")
+
+
 def test_a_name_the_test_binds_without_reading_it_stays_in_the_judge(judged):
     """An answer that defines `expected` cannot receive the test's expected value: only a name the test took from
     the notebook (read or deleted) is bound in the kernel."""
