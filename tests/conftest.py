@@ -83,7 +83,7 @@ def graded_class(tmp_path_factory):
     expected.update({student: write(student, course_dir / "submitted" / student / ASSIGNMENT)
                      for student in makers if student not in THROUGH_EXCHANGE})
     mutation.write_class(course_dir, packed)
-    (course_dir / batch.SECRET_FILE).write_text("the vi_stars class of the test suite\n")  # its hidden cases, fixed
+    (course_dir / batch.SECRET_FILE).write_text(corpus.CLASS_SECRET + "\n")  # its hidden cases, fixed
     submitted = snapshot(course_dir / "submitted")
     # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
     # honest cell takes ~25 s, and the endless loops reach it sooner.

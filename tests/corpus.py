@@ -180,6 +180,50 @@ def record_hidden_calls(nb):
     return nb
 
 
+# The class's course secret (tests/conftest.py writes it beside the gradebook). A grader that gave the judge this
+# secret itself would hand every submission the same hidden cases: those a recorder printed once, or a table of
+# them, would then answer the hidden tests of every later submission.
+CLASS_SECRET = "the vi_stars class of the test suite"
+
+
+def course_wide_cases(secret=CLASS_SECRET):
+    """{answer_id: {arguments: answer}}: Exercises 7 and 11's hidden cases drawn from the course secret alone (the
+    hidden tests' own recipes, as a student reading recorded cases would tabulate them), with the visible ones."""
+    import torch
+    from course.testing import SECRET_VARIABLE, hidden_generator
+    before = os.environ.get(SECRET_VARIABLE)
+    os.environ[SECRET_VARIABLE] = secret
+    try:
+        shape = torch.randint(2, 60, (2, 3), generator=hidden_generator("ex7")).tolist()
+        n, s, mb, dim = (int(v) for v in torch.randint(2, 40, (4,), generator=hidden_generator("ex11")))
+    finally:
+        os.environ.pop(SECRET_VARIABLE) if before is None else os.environ.update({SECRET_VARIABLE: before})
+    shape[0][1], shape[1][2] = shape[0][0] + 1, shape[1][0] + 2
+    n = n + mb
+    work = {("per-image", 256, 64, 8, 15): 256 * 64 * 225, ("amortized", 256, 64, 8, 15): 8 * 64 * 225,
+            ("per-image", n, s, 8, dim): n * s * dim ** 2, ("amortized", n, s, mb, dim): mb * s * dim ** 2,
+            ("amortized", 16, 64, 8, 15): 8 * 64 * 225, ("per-image", 16, 64, 8, 15): 16 * 64 * 225,
+            ("per-image", 3, 2, 8, 5): 3 * 2 * 25, ("amortized", 3, 2, 4, 5): 4 * 2 * 25}
+    return {"ex7_answer": {(16, 15, 64): (16, 15, 15, 64), **{tuple(c): (c[0], c[1], c[1], c[2]) for c in shape}},
+            "ex11_answer": work}
+
+
+def replayer(folder, **answers):
+    """Exercises 7 and 11 answered from a table of hidden cases (course_wide_cases), wrong everywhere else; honest
+    answers elsewhere. Its own submission's cases are not in the table: it loses both tests' points."""
+    table = course_wide_cases()
+    replays = {
+        "ex7_answer": f"_table = {table['ex7_answer']!r}\n"
+                      "def img_rate_shape(n, img_dim, num_samples):\n"
+                      "    return _table.get((n, img_dim, num_samples), (1, 1, 1, 1))\n",
+        "ex11_answer": f"_work = {table['ex11_answer']!r}\n"
+                       "def poisson_terms_per_step(method, n, num_samples=64, minibatch=8, img_dim=15):\n"
+                       "    return _work.get((method, n, num_samples, minibatch, img_dim), 1)\n",
+    }
+    write(folder, answered(**dict(answers, **replays)))
+    return dict(FULL, ex7_test=0, ex11_test=0)
+
+
 def spy(folder, **answers):
     """Honest answers, and hooks that print every later cell, as it runs, into the notebook's outputs; it records
     the cases of Exercise 7's hidden test and prints them from a later cell (record_hidden_calls)."""
@@ -321,7 +365,7 @@ def odd_but_honest(folder, **answers):
 
 CORPUS = {f.__name__: f for f in (honest, blank, wrong_ex2, messy, renamed, invalid_json, hostile, cheater, spy,
                                    peeker, rewriter, dies, ignores_interrupt, endless, linked_notebook, linked_folder,
-                                   deep_json, future_format, odd_but_honest)}
+                                   deep_json, future_format, odd_but_honest, replayer)}
 
 # Submissions that lose points of their own and leave other answer cells alone: {student: the answer cells
 # it writes itself}. The mutation tests' wrong answers ride in the cells they leave alone (tests/conftest.py),
@@ -335,4 +379,5 @@ MUTANT_HOSTS = {
     "ignores_interrupt": {"ex6_answer"},
     "cheater": set(CHEATS),
     "peeker": set(PEEKERS),
+    "replayer": {"ex7_answer", "ex11_answer"},
 }
