@@ -8,7 +8,7 @@ from grading.selfcheck import autograde_reference
 from grading.submissions import ROOT, notebook, read
 
 # seconds on 2 cores: the solution notebook run whole, and one submission autograded
-BUDGETS = {"vi_stars": (60, 120), "vi_beyond": (120, 120)}
+BUDGETS = {"vi_stars": (60, 120), "vi_beyond": (120, 120), "vi_two_stars": (120, 120)}
 
 
 def notebook_seconds(assignment="vi_stars", runs=1):

@@ -160,16 +160,18 @@ get_ipython().input_transformers_cleanup.append(lambda lines: (_show("".join(lin
 """
 
 
-# An honest answer to Exercise 7 that keeps the arguments of every call it gets, the hidden test's included, and
-# a later answer cell of the student's that prints them into the feedback (no hidden call is running then). What it
+# An honest answer to Exercise 7 that prints the arguments of every call it gets (what it prints during a hidden
+# call is dropped) and keeps them, the hidden test's included, and a later answer cell of the student's that
+# prints them into the feedback (no hidden call is running then). What it
 # learns are the cases of its own submission: any other submission meets others (grading.hidden_cases).
 RECORD = """
 _recorded, _img_rate_shape = [], img_rate_shape
 def img_rate_shape(*args, **kwargs):
     _recorded.append(args)
+    print("CALLED WITH", args)
     return _img_rate_shape(*args, **kwargs)
 """
-RECORDED = "RECORDED:"
+RECORDED, CALLED = "RECORDED:", "CALLED WITH"
 
 
 def record_hidden_calls(nb):

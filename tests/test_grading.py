@@ -170,6 +170,10 @@ def test_hidden_cases_a_submission_can_learn_are_its_own(graded):
     assert len(spy) == len(odd) == 2 and all(len(call) == 3 for call in spy + odd)  # the hidden test's two calls
     course_wide = [c for c in corpus.course_wide_cases()["ex7_answer"] if c != (16, 15, 64)]
     assert len({tuple(spy), tuple(odd), tuple(course_wide)}) == 3
+    # what it printed while called: from the visible line, kept; from the hidden ones, dropped
+    text = visible_text(graded["course"] / "feedback" / "spy" / NOTEBOOK.replace(".ipynb", ".html"))
+    assert f"{corpus.CALLED} (16, 15, 64)" in text
+    assert not [call for call in spy if f"{corpus.CALLED} {call}" in text]
     scores = autograded_scores(graded["course"], "replayer")
     assert scores["ex7_test"] == scores["ex11_test"] == 0 and scores["ex1_test"] == AUTOGRADED_POINTS["ex1_test"]
 
