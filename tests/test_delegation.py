@@ -72,6 +72,9 @@ def test_a_declared_reference_is_named_however_it_is_reached():
             ("b2_answer", "the engine by name: importlib.import_module('course.gaussian_vi')"),
         "course.__dict__['TwoStarLogJoint'](d)(flux)": ("a1_answer", "the engine's namespace: course.__dict__"),
         "[v for k, v in vars(course).items() if 'Joint' in k][0]": ("a1_answer", "the engine's namespace: vars(course)"),
+        "sorted(dir(course))": ("b2_answer", "the engine's namespace: dir(course)"),
+        "import inspect\ninspect.getmembers(course.two_stars)": (
+            "a1_answer", "the engine's namespace: inspect.getmembers(course.two_stars)"),
         "import inspect\nprint(inspect.getsource(course))": ("c1_answer", "the engine's source: inspect.getsource(course)"),
         "open(course.__file__.replace('__init__', 'two_stars')).read()": ("a1_answer", "the engine's source: course.__file__"),
         "exec(open('/work/course/gaussian_vi.py').read())": ("b2_answer", "its source file, '/work/course/gaussian_vi.py'"),
@@ -204,3 +207,4 @@ def test_the_autograded_notebook_notes_it_below_the_students_cell_only():
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == ("[Grading note for the instructor: this cell uses the "
                                                            "engine's own references (check it by hand): "
                                                            "import course.vi, course.vi.neg_elbo_grad.]")
+
