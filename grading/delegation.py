@@ -9,6 +9,10 @@ should know, so every code cell the student wrote is read (never run) and the re
   coverage`, `import course.gradients`;
 * each way of reaching a module by a name the reader cannot see (`importlib`, `__import__`, `sys.modules`,
   `getattr` of `course` with a computed name);
+* each way of reaching a name the instructor declared as an exercise's reference (grading.references), public or
+  not, and which exercise's it is: by its name on the engine or an alias, an import, a string naming it where the
+  cell looks names up, the engine's namespace or source, or the class of an instance the notebook made. The
+  release's own statements, kept as released, are not the student's (`Release`);
 * each line wider than the formgrader's code box shows (WIDE characters), which can hide a call far to the right.
 
 A cell that does not parse is not read (it cannot run either). The same notes are written below each flagged cell of
@@ -19,7 +23,6 @@ import ast
 import inspect
 import re
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import nbformat
@@ -83,7 +86,7 @@ def reaches(source):
 SOURCE_ATTRIBUTES = {"__file__", "__path__", "__spec__", "__loader__", "__code__", "__wrapped__"}
 SOURCE_READERS = {"getsource", "getsourcefile", "getsourcelines", "getfile", "findsource", "getmodule"}
 NAMESPACE_READERS = {"vars", "dir", "getmembers"}
-LOOKUPS = {"getattr", "hasattr", "attrgetter", "methodcaller", "import_module", "__import__", "eval", "exec", "get"}
+LOOKUPS = {"getattr", "hasattr", "attrgetter", "methodcaller", "import_module", "__import__", "eval", "exec"}
 BY_NAME = {"import_module", "__import__", "find_spec", "files", "get_data", "read_text", "open_text", "getline",
            "getlines"}  # importlib, importlib.resources, pkgutil, linecache: a module or its file, by name
 
