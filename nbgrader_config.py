@@ -37,6 +37,32 @@ c.Autograde.autograde_preprocessors = [
     # Last: what the formgrader renders from autograded/ holds no live markup.
     "grading.sanitize.SanitizeStudentMarkup",
 ]
+# Each exercise's declared references (grading.references): per assignment and answer cell, the names of the engine
+# that compute that exercise's answer. The public ones are there because the notebook's own cells use them; a student's
+# cell that reaches one, by any route a reader can see, gets a note naming the exercise (FlagDelegation, the report).
+# Checked when grading starts: an unknown assignment, grade_id or name stops it with an error naming the entry.
+c.FlagDelegation.references = {
+    "vi_stars": {
+        # the gradient of the lab's -ELBO: the engine's own gradient (the hidden test's reference), or autograd
+        # through its public -ELBO, which the notebook's loop calls
+        "ex6_answer": ["vi.neg_elbo_grad", "neg_elbo"],
+        # the three sums of the -ELBO: the hidden test's log-likelihood (public, for vi_beyond) and the -ELBO itself
+        "ex8_answer": ["StarLikelihood", "neg_elbo"],
+    },
+    "vi_beyond": {
+        "a1_answer": ["evidence.log_evidence"],  # log p(x) from a grid: the hidden test's reference
+        "b1_answer": ["gradients.score_function_gradient", "gradient_draws"],  # the score-function estimator
+        "c1_answer": ["coverage.coverage", "coverage.normal_interval"],  # the fraction inside Normal intervals
+        "d2_answer": ["vi.q_distribution"],  # the shifted LogNormal q, whose log_prob is the answer
+    },
+    "vi_two_stars": {
+        "a1_answer": ["TwoStarLogJoint"],  # the log joint of two stars: public, for the notebook's fits and weights
+        "b1_answer": ["GaussianQ.entropy"],  # H[q] from the Cholesky factor: a method of the public q
+        "b2_answer": ["fit_gaussian_vi"],  # full-rank VI by the reparameterisation trick: public, section (a) fits with it
+        "c1_answer": ["diagnostics.iw_bound"],  # the importance-weighted bound: the hidden test's reference
+    },
+}
+
 c.GenerateFeedback.preprocessors = [
     # First: the student's notebook is made inert as read; what follows adds only the instructor's grades and comments.
     "grading.sanitize.SanitizeStudentMarkup",

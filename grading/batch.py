@@ -31,7 +31,7 @@ from nbgrader.coursedir import CourseDirectory
 from tqdm.auto import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from grading import assignments, delegation, grader_memory, limits, preflight, sandbox
+from grading import assignments, delegation, grader_memory, limits, preflight, references, sandbox
 from grading.hidden_cases import SECRET_FILE, course_secret, write_submission_key  # noqa: F401 (SECRET_FILE: make grade's file)
 from grading.cells import autograder_points, is_autograder_test
 from grading.limits import Limits, UserLimits
@@ -276,6 +276,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
     if not students:
         raise SystemExit(f"no submissions: expected submitted/<student>/{paths[0]}")
     releases = {Path(p).name: nbformat.read(root / "source" / p, as_version=4) for p in paths}
+    declared = references.declared(assignment, root)  # a bad entry stops grading here, before anything runs
+    released = {name: delegation.Release.of(nb) for name, nb in releases.items()}
     with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
         if sandboxed:
             sandbox.check(Path(scratch) / "check")
@@ -294,7 +296,8 @@ def grade_all(root, jobs, sandboxed, cell_timeout, student_timeout, db_url=None,
                 if (staging / student / path).is_file():
                     staged = nbformat.read(staging / student / path, as_version=4)
                     outcomes[student].notes += [(f"{Path(path).name}: " if len(paths) > 1 else "") + note
-                                                for note in delegation.notes(student_cells(staged))]
+                                                for note in delegation.notes(student_cells(staged), declared,
+                                                                             released[Path(path).name])]
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             for student in gradable:  # created here, once: the parallel runs then only add their scores
                 gb.update_or_create_student(student)
@@ -396,6 +399,10 @@ def main(argv=None):
     except ValueError as err:
         parser.error(str(err))
     root, sandboxed, assignment = Path.cwd(), args.sandbox == "on", args.assignment
+    try:
+        references.declared(assignment, root)  # the exercises' declared references: checked before anything runs
+    except ValueError as err:
+        raise SystemExit(f"{references.CONFIG}: {err}") from None
     report_file = REPORT.format(assignment)
     limited = limits.choose() if sandboxed else "none"
     os.environ["PATH"] = environment()["PATH"]  # this process opens the gradebook too

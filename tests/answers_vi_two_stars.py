@@ -66,6 +66,8 @@ _B2_LOOP = '''def fit_full_rank_vi(images, psfs, background, prior_loc, prior_sc
     return (prior_loc + prior_scale * z_mean).detach(), tril.detach()
 '''
 
+DELEGATED_B2 = "the engine's course.fit_gaussian_vi called for the loop"
+
 EQUIVALENT = {
     "a1_answer": [
         ("the Poisson log-density written out, negative fluxes masked with where", '''def two_star_log_joint(flux, images, psfs, background, prior_loc, prior_scale):
@@ -147,6 +149,15 @@ EQUIVALENT = {
         opt.step()
         sched.step()
     return (prior_loc + prior_scale * m).detach(), factor().detach()
+''' + _B2),
+        # correct, but the engine's fitting function does the work: full marks (points are the instructor's call), and
+        # grading.delegation names it in the report and below the cell (tests/test_grading_two_stars.py)
+        (DELEGATED_B2, '''def fit_full_rank_vi(images, psfs, background, prior_loc, prior_scale, iterations=1000, num_samples=32, lr=0.05, seed=0):
+    prior = Normal(torch.tensor(prior_loc, dtype=torch.float64), torch.tensor(prior_scale, dtype=torch.float64))
+    log_joint = lambda f: two_star_log_joint(f, images, psfs, background, prior_loc, prior_scale)
+    fit = course.fit_gaussian_vi(log_joint, prior, images.shape[0], family="full_rank", lr=lr, iterations=iterations,
+                                 num_samples=num_samples, seed=seed)
+    return fit.q.mean, fit.q.scale_tril
 ''' + _B2),
     ],
     "c1_answer": [

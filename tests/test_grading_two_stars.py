@@ -10,7 +10,9 @@ import pytest
 from conftest import ROOT, require_bubblewrap
 from grading import batch, mutation
 from grading.submissions import COURSE_FILES, autograded_points, copy_course, notebook, read, venv_env
+from answers_vi_two_stars import DELEGATED_B2
 from test_grading import hidden_only_lines, visible_text
+from test_grading_beyond import report_block
 
 ASSIGNMENT = "vi_two_stars"
 POINTS = autograded_points(assignment=ASSIGNMENT)
@@ -50,3 +52,22 @@ def test_feedback_shows_no_hidden_test_code(graded):
         text = visible_text(graded["course"] / "feedback" / student / notebook(ASSIGNMENT).replace(".ipynb", ".html"))
         leaked = hidden & {line.strip() for line in text.splitlines()}
         assert not leaked, (student, sorted(leaked)[:3])
+
+
+def test_an_answer_that_calls_the_exercises_declared_reference_keeps_its_points_and_is_named(graded):
+    """B2's equivalent that hands the fitting to course.fit_gaussian_vi (public: section (a) fits with it) earns every
+    point, as its values are right; the report names B2's declared reference (nbgrader_config.py), and so does a note
+    below the student's cell in the autograded notebook, which the formgrader shows."""
+    [case] = [c for c in graded["cases"] if c.name == DELEGATED_B2]
+    scores = mutation.scores(f"sqlite:///{graded['course'] / 'gradebook.db'}", [case.student], POINTS, ASSIGNMENT)
+    assert scores[case.student]["b2_test"] == POINTS["b2_test"], scores[case.student]
+    note = "b2_answer reaches the declared reference of b2_answer (fit_gaussian_vi), by course.fit_gaussian_vi"
+    block = report_block((graded["course"] / batch.REPORT.format(ASSIGNMENT)).read_text(), case.student)
+    assert any(note in line for line in block), block
+    autograded = read(graded["course"] / "autograded" / case.student / notebook(ASSIGNMENT))
+    [cell] = [c for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "b2_answer"]
+    assert any(note.removeprefix("b2_answer ") in out.get("data", {}).get("text/plain", "") for out in cell.outputs)
+    others = [c.student for c in graded["cases"] if c.kind == "equivalent" and c.answer_id == "b2_answer" and c is not case]
+    for student in others:  # the loops written by hand are not named
+        assert not any("declared reference of b2_answer" in line
+                       for line in report_block((graded["course"] / batch.REPORT.format(ASSIGNMENT)).read_text(), student))
