@@ -51,7 +51,7 @@ def total_points(root=ROOT, assignment=ASSIGNMENT):
 
 
 # What a throw-away copy of the course needs to run `make release` and `make grade` with this venv.
-COURSE_FILES = ("source", "release", "nbgrader_config.py", "Makefile", "requirements.txt", "pyproject.toml")
+COURSE_FILES = ("source", "release", "nbgrader_config.py", "Makefile", "cpu.env", "requirements.txt", "pyproject.toml")
 
 
 def copy_course(dest, names=("source", "nbgrader_config.py")):
