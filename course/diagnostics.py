@@ -1,8 +1,9 @@
 """Checks of a fitted q that need no grid: importance weights, the importance-weighted bound and PSIS k-hat.
 
-With draws f_k ~ q and log importance weights log w_k = log p(x, f_k) - log q(f_k),
+With draws f_k ~ q and log importance weights log w_k = log p(x, f_k) - log q(f_k), and equations numbered as in
+the notebook vi_two_stars,
 
-    IW_K = E[ log (1/K) sum_{k<=K} w_k ]  <=  log p(x),                                            (1)
+    IW_K = E[ log (1/K) sum_{k<=K} w_k ]  <=  log p(x),                                            (3)
 
 the importance-weighted bound (Burda, Grosse & Salakhutdinov 2016): IW_1 is the ELBO, and IW_K rises with K
 towards log p(x) when q covers the posterior. How fast it rises depends on the weights' tail, and PSIS
@@ -48,7 +49,7 @@ def log_weights(log_joint, q, num_draws, seed=0):
 
 
 def iw_bound(log_w, K):
-    """Equation (1) estimated from (n, S) log weights: the S draws are cut into S // K groups of K, and the
+    """Equation (3) estimated from (n, S) log weights: the S draws are cut into S // K groups of K, and the
     bound is the mean over groups of logsumexp(group) - log K. Returns (n,) float64."""
     K = check_int("K", K, 1)
     n, S = log_w.shape

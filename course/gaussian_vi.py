@@ -1,13 +1,13 @@
 """Variational inference with a Gaussian q over several latents: mean-field (a diagonal covariance) or
-full-rank (a Cholesky factor), fitted by the reparameterisation trick.
+full-rank (a Cholesky factor), fitted by the reparameterisation trick. Equations are numbered as in the notebook
+vi_two_stars.
 
     q(f) = Normal(f; m, L L^T),        f = m + L eps,   eps ~ Normal(0, I_d)
-    -ELBO(m, L) = -E_eps[ log p(x, m + L eps) ] - H[q],   H[q] = sum_j log |L_jj| + d/2 log(2 pi e)     (1)
+    -ELBO(m, L) = -E_eps[ log p(x, m + L eps) ] - H[q],   H[q] = sum_j log |L_jj| + d/2 log(2 pi e)     (2)
 
-Mean-field restricts L to a diagonal. Minimising (1) is minimising KL[q || p(f | x)]; for a Gaussian
-posterior with precision Lambda, the best mean-field q has variances 1 / Lambda_jj, the *conditional*
-variances, which are smaller than the marginal ones by the factor 1 - rho^2 when two latents have
-correlation rho (Bishop 2006, section 10.1.2; Blei, Kucukelbir & McAuliffe 2017).
+Mean-field restricts L to a diagonal. Minimising (2) is minimising KL[q || p(f | x)]; how a mean-field q then
+under-states the variances of correlated latents is in Blei, Kucukelbir & McAuliffe (2017, section 2.3) and
+Bishop (2006, section 10.1.2).
 
 Fluxes are optimised in units of the prior (z = (f - mu) / sigma), so every parameter is of order 1.
 """
@@ -57,14 +57,14 @@ class GaussianQ:
         return -0.5 * eps.square().sum(-1) - log_det.unsqueeze(1) - d / 2 * math.log(2 * math.pi)
 
     def entropy(self):
-        """H[q], (n,): equation (1)'s second term."""
+        """H[q], (n,): equation (2)'s second term."""
         d = self.mean.shape[-1]
         return self.scale_tril.diagonal(dim1=-2, dim2=-1).abs().log().sum(-1) + d / 2 * math.log(2 * math.pi * math.e)
 
 
 @dataclass(frozen=True)
 class GaussianVIResult:
-    """q: the fitted GaussianQ, in flux units; neg_elbo: (n,) equation (1) at q, from `score_draws` fresh draws;
+    """q: the fitted GaussianQ, in flux units; neg_elbo: (n,) equation (2) at q, from `score_draws` fresh draws;
     history: (steps,) the mean over images of each step's Monte Carlo -ELBO."""
 
     q: GaussianQ
@@ -74,7 +74,7 @@ class GaussianVIResult:
 
 def fit_gaussian_vi(log_joint, prior, n, d=2, family="full_rank", lr=0.05, iterations=2000, num_samples=32,
                     seed=0, score_draws=4096):
-    """Fit q by minimising (1) with Adam, the reparameterisation trick and `num_samples` draws a step.
+    """Fit q by minimising (2) with Adam, the reparameterisation trick and `num_samples` draws a step.
 
     log_joint: a callable taking fluxes (n, S, d) to log p(x_i, f) (n, S), e.g. `TwoStarLogJoint(data)`;
     prior: the Normal flux prior (its mean and SD set the units of optimisation, and q starts at it);

@@ -22,7 +22,7 @@ NUMBER = re.compile(
 POWER = re.compile(r"(?<![\w.\\])10\^\{?(?P<k>[-−]?\d+)\}?")
 CODE_NUMBER = re.compile(r"(?<![\w.])(\d+(?:_\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![\w])")
 MARKERS = re.compile(r"^### (BEGIN|END) SOLUTION\s*$", re.M)
-SKIP = re.compile(r"https?://\S+|doi\.org/\S+|arXiv:\S+|\\tag\{[^}]*\}|\b\d+\(\d+\)|\bA\d+\b")
+SKIP = re.compile(r"https?://\S+|doi\.org/\S+|arXiv:\S+|\\tag\{[^}]*\}|\b\d+\(\d+\)|\bA\d+\b|§\s*\d+(?:\.\d+)*")  # § 10.1.2: a section
 
 
 class Quote:

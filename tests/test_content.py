@@ -113,9 +113,9 @@ ANSWERS = {
                       r"worse by the other.s measure"],
     },
     "vi_two_stars": {
-        "a_written": [r"cross-section", r"trade off almost one for one"],
+        "a_written": [r"only the diagonal of the precision", r"trade off almost one for one"],
         "b_written": [r"lower bound on the KL", r"ELBO alone has no scale"],
-        "c_written": [r"scale-free", r"no tail can make"],
+        "c_written": [r"piled up near", r"stationary (point|value)"],
     },
 }
 
