@@ -47,7 +47,7 @@ c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.env_keep = ["LANG", "LC_ALL"]  # nothing of the hub's own venv
-c.Spawner.environment = {"PATH": f"{env_bin}:/usr/local/bin:/usr/bin:/bin"}
+c.Spawner.environment = {"PATH": f"{env_bin}:/usr/local/bin:/usr/bin:/bin", "JUPYTER_CONFIG_PATH": settings["jupyter_config"]}
 c.Spawner.http_timeout = 120  # a server's first start imports torch; on a loaded machine that takes a while
 c.Spawner.start_timeout = 180
 
@@ -55,7 +55,8 @@ c.Spawner.start_timeout = 180
 def student_settings(spawner):
     """Students' servers read the student configuration (no formgrader, no assignment editor, no course list)."""
     if spawner.user.name in settings["students"]:
-        spawner.environment = dict(spawner.environment, JUPYTER_CONFIG_PATH=settings["student_config"])
+        spawner.environment = dict(spawner.environment, JUPYTER_CONFIG_PATH=os.pathsep.join(
+            [settings["student_config"], settings["jupyter_config"]]))
 
 
 c.Spawner.pre_spawn_hook = student_settings
@@ -69,7 +70,7 @@ c.JupyterHub.services = [{
     "command": [python, "-m", "jupyterhub.singleuser", f"--ServerApp.root_dir={settings['course_dir']}"],
     "user": settings["instructor"],
     "cwd": settings["course_dir"],
-    "environment": {"JUPYTERHUB_DEFAULT_URL": "/formgrader", "PATH": c.Spawner.environment["PATH"]},
+    "environment": dict(c.Spawner.environment, JUPYTERHUB_DEFAULT_URL="/formgrader"),
     "oauth_no_confirm": True,
 }]
 c.JupyterHub.load_roles = [

@@ -14,8 +14,8 @@ ROSTER.csv has a header `username,role`; role is `instructor` (exactly one), `gr
   take its name first); nbgrader itself makes inbound/ write-only and feedback/ unlistable;
 - the students' environment `<srv>/<course>/env`: a venv of Debian's python3.11 holding the `course` package
   (installed, not a link to a checkout) and the requirements; no source/, tests/ or gradebook;
-- `/etc/jupyter/nbgrader_config.py` (the exchange and the course, for every user's server) and
-  `/etc/jupyterhub/<course>.json`, what deploy/hub/jupyterhub_config.py reads.
+- `<srv>/<course>/jupyter-config/nbgrader_config.py` (the exchange and the course, for every server of the course)
+  and `/etc/jupyterhub/<course>.json` (--settings), what deploy/hub/jupyterhub_config.py reads.
 
 --share-packages-from SITE: take the heavy libraries (torch, numpy, ...) from an existing install of the same
 requirements.txt with the same Python minor version, whose site-packages SITE every user can read, instead of
@@ -45,7 +45,7 @@ COURSE_FILES = ("source", "release", "course", "grading", "nbgrader_config.py", 
 # server configuration, which a shared site-packages folder does not bring.
 APPLICATIONS = ("jupyterlab", "jupyter_server", "jupyter_core", "jupyter_client", "nbgrader", "nbconvert",
                 "ipykernel", "jupyterhub", "jupyterlab_widgets", "widgetsnbextension", "jupyter_server_terminals",
-                "notebook_shim")
+                "notebook_shim", "alembic")  # alembic: the command nbgrader runs to create and upgrade a gradebook
 BASE_PYTHON = "/usr/bin/python3.11"  # Debian's: every user can run it (a pyenv build in /root is not reachable)
 
 
@@ -147,7 +147,7 @@ def environment(env, share_from=None):
         os.chmod(folder, 0o755)
 
 
-def provision(roster, course_id, srv, share_from=None):
+def provision(roster, course_id, srv, settings_file, share_from=None):
     """Everything the hub needs; returns the settings written for deploy/hub/jupyterhub_config.py."""
     graders, students = f"{course_id}-graders", f"{course_id}-students"
     for group in (graders, students):
@@ -162,10 +162,15 @@ def provision(roster, course_id, srv, share_from=None):
     course_directory(course_dir, instructor, graders)
     exchange(exchange_root, course_id, instructor)
     environment(env, share_from)
-    Path("/etc/jupyter").mkdir(parents=True, exist_ok=True)
-    Path("/etc/jupyter/nbgrader_config.py").write_text(
-        "# Written by deploy/hub/provision.py: every user's server finds the course's exchange here.\n"
-        f"c = get_config()\nc.Exchange.root = {str(exchange_root)!r}\nc.CourseDirectory.course_id = {course_id!r}\n")
+    # every server of the course reads this folder (JUPYTER_CONFIG_PATH, set by the hub): not /etc/jupyter, which
+    # every Jupyter process on the machine reads, so that courses sharing a machine keep their exchanges apart
+    jupyter_config = srv / course_id / "jupyter-config"
+    jupyter_config.mkdir(parents=True, exist_ok=True)
+    (jupyter_config / "nbgrader_config.py").write_text(
+        "# Written by deploy/hub/provision.py: every server of the course finds the course's exchange here.\n"
+        f"c = get_config()\nc.Exchange.root = {str(exchange_root)!r}\nc.CourseDirectory.course_id = {course_id!r}\n"
+        "# Validate runs the whole notebook in the student's server: its slowest cell takes about 25 s alone on 2 cores\n"
+        "c.Execute.timeout = 120\n")
     # students' servers load this configuration folder too: no formgrader and no assignment editor in their lab
     student_config = srv / course_id / "student-config"
     (student_config / "labconfig").mkdir(parents=True, exist_ok=True)
@@ -178,9 +183,10 @@ def provision(roster, course_id, srv, share_from=None):
                     graders=sorted(u for u, r in roster.items() if r != "student"),
                     students=sorted(u for u, r in roster.items() if r == "student"),
                     course_dir=str(course_dir), exchange=str(exchange_root), environment=str(env),
-                    student_config=str(student_config), state=str(srv / course_id / "hub"))
-    Path("/etc/jupyterhub").mkdir(parents=True, exist_ok=True)
-    Path(f"/etc/jupyterhub/{course_id}.json").write_text(json.dumps(settings, indent=1) + "\n")
+                    jupyter_config=str(jupyter_config), student_config=str(student_config),
+                    state=str(srv / course_id / "hub"))
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(json.dumps(settings, indent=1) + "\n")
     return settings
 
 
@@ -189,15 +195,19 @@ def main(argv=None):
     parser.add_argument("roster", help="CSV file with the columns username,role")
     parser.add_argument("--course-id", default="vi-stars", help="the course's name in the exchange (nbgrader_config.py)")
     parser.add_argument("--srv", type=Path, default=Path("/srv"), help="where the course, exchange and venv go")
+    parser.add_argument("--settings", type=Path, help="where to write the hub's settings "
+                        "(default /etc/jupyterhub/<course>.json, where deploy/hub/jupyterhub_config.py looks)")
     parser.add_argument("--share-packages-from", metavar="SITE", help="site-packages of an install of requirements.txt")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("provision.py creates users and groups: run it as root")
     if not USERNAME.match(args.course_id):
         raise SystemExit(f"--course-id {args.course_id!r} must match {USERNAME.pattern} (it names Unix groups)")
-    settings = provision(read_roster(args.roster), args.course_id, args.srv.resolve(), args.share_packages_from)
+    settings_file = args.settings or Path(f"/etc/jupyterhub/{args.course_id}.json")
+    settings = provision(read_roster(args.roster), args.course_id, args.srv.resolve(), settings_file,
+                         args.share_packages_from)
     print(f"provisioned {args.course_id}: {len(settings['students'])} students, {len(settings['graders'])} graders; "
-          f"course directory {settings['course_dir']}; settings in /etc/jupyterhub/{args.course_id}.json")
+          f"course directory {settings['course_dir']}; settings in {settings_file}")
 
 
 if __name__ == "__main__":
