@@ -12,7 +12,7 @@ ROSTER.csv has a header `username,role`; role is `instructor` (exactly one), `gr
 - nbgrader's exchange `<srv>/nbgrader/exchange` (1777: everyone may write, as nbgrader requires, and the sticky bit
   keeps anyone from renaming another's folder) with the course's folder in it owned by the instructor (no student can
   take its name first); nbgrader itself makes inbound/ write-only and feedback/ unlistable;
-- the students' environment `<srv>/<course>/env`: a venv of Debian's python3.11 holding the `course` package
+- the students' environment `<srv>/<course>/env`: a venv of a Python 3.11 (--python) holding the `course` package
   (installed, not a link to a checkout) and the requirements; no source/, tests/ or gradebook;
 - `<srv>/<course>/jupyter-config/nbgrader_config.py` (the exchange and the course, for every server of the course)
   and `/etc/jupyterhub/<course>.json` (--settings), what deploy/hub/jupyterhub_config.py reads.
@@ -46,7 +46,10 @@ COURSE_FILES = ("source", "release", "course", "grading", "nbgrader_config.py", 
 APPLICATIONS = ("jupyterlab", "jupyter_server", "jupyter_core", "jupyter_client", "nbgrader", "nbconvert",
                 "ipykernel", "jupyterhub", "jupyterlab_widgets", "widgetsnbextension", "jupyter_server_terminals",
                 "notebook_shim", "alembic")  # alembic: the command nbgrader runs to create and upgrade a gradebook
-BASE_PYTHON = "/usr/bin/python3.11"  # Debian's: every user can run it (a pyenv build in /root is not reachable)
+DEBIAN_PYTHON = "/usr/bin/python3.11"
+# nbconvert's HTML (the formgrader's pages, the students' feedback) selects with soupsieve; the pinned 4.1.2 cannot
+# parse a selector on Debian 12's Python 3.11.2 (3.11.7 can): checked on the environment before it is used
+HTML_CHECK = "import soupsieve; soupsieve.compile('img:not([alt])')"
 
 
 def read_roster(path):
@@ -124,10 +127,11 @@ def exchange(root, course_id, instructor):
     os.chmod(course, 0o755)
 
 
-def environment(env, share_from=None):
-    """The venv every user's server runs in: `course` installed from this checkout, with the pinned requirements."""
+def environment(env, python=DEBIAN_PYTHON, share_from=None):
+    """The venv every user's server runs in: `course` installed from this checkout, with the pinned requirements.
+    python: the Python 3.11 it is made from, which every user must be able to run."""
     if not (env / "bin" / "python").exists():
-        run(BASE_PYTHON, "-m", "venv", "--without-pip", str(env))
+        run(python, "-m", "venv", "--without-pip", str(env))
     pip = [sys.executable, "-m", "pip", "--python", str(env / "bin" / "python"), "install", "--quiet",
            "--disable-pip-version-check"]
     requirements = str(ROOT / "requirements.txt")
@@ -145,9 +149,14 @@ def environment(env, share_from=None):
     (env / ".installed").touch()
     for folder, dirs, files in os.walk(env):
         os.chmod(folder, 0o755)
+    check = subprocess.run([str(env / "bin" / "python"), "-c", HTML_CHECK], capture_output=True, text=True)
+    if check.returncode != 0:
+        version = subprocess.run([python, "--version"], capture_output=True, text=True).stdout.strip()
+        raise SystemExit(f"--python {python} ({version}) cannot run the pinned soupsieve, which renders the formgrader's "
+                         f"pages and the feedback: give a later Python 3.11 (3.11.7 works)\n{check.stderr[-1000:]}")
 
 
-def provision(roster, course_id, srv, settings_file, share_from=None):
+def provision(roster, course_id, srv, settings_file, python=DEBIAN_PYTHON, share_from=None):
     """Everything the hub needs; returns the settings written for deploy/hub/jupyterhub_config.py."""
     graders, students = f"{course_id}-graders", f"{course_id}-students"
     for group in (graders, students):
@@ -161,7 +170,7 @@ def provision(roster, course_id, srv, settings_file, share_from=None):
     os.chmod(srv / "courses", 0o755)
     course_directory(course_dir, instructor, graders)
     exchange(exchange_root, course_id, instructor)
-    environment(env, share_from)
+    environment(env, python, share_from)
     # every server of the course reads this folder (JUPYTER_CONFIG_PATH, set by the hub): not /etc/jupyter, which
     # every Jupyter process on the machine reads, so that courses sharing a machine keep their exchanges apart
     jupyter_config = srv / course_id / "jupyter-config"
@@ -197,6 +206,8 @@ def main(argv=None):
     parser.add_argument("--srv", type=Path, default=Path("/srv"), help="where the course, exchange and venv go")
     parser.add_argument("--settings", type=Path, help="where to write the hub's settings "
                         "(default /etc/jupyterhub/<course>.json, where deploy/hub/jupyterhub_config.py looks)")
+    parser.add_argument("--python", default=DEBIAN_PYTHON, help="the Python 3.11 the students' environment is made "
+                        "from, runnable by every user (default: Debian's; 3.11.2, Debian 12's, is too old for the pins)")
     parser.add_argument("--share-packages-from", metavar="SITE", help="site-packages of an install of requirements.txt")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -204,7 +215,7 @@ def main(argv=None):
     if not USERNAME.match(args.course_id):
         raise SystemExit(f"--course-id {args.course_id!r} must match {USERNAME.pattern} (it names Unix groups)")
     settings_file = args.settings or Path(f"/etc/jupyterhub/{args.course_id}.json")
-    settings = provision(read_roster(args.roster), args.course_id, args.srv.resolve(), settings_file,
+    settings = provision(read_roster(args.roster), args.course_id, args.srv.resolve(), settings_file, args.python,
                          args.share_packages_from)
     print(f"provisioned {args.course_id}: {len(settings['students'])} students, {len(settings['graders'])} graders; "
           f"course directory {settings['course_dir']}; settings in {settings_file}")
