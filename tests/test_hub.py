@@ -33,6 +33,7 @@ import pytest
 
 from corpus import WRONG_EX2
 from grading.submissions import ASSIGNMENT, NOTEBOOK, answered, autograded_points, cells_by_id, read, total_points
+from hub_python import runnable_python, shared_site_packages
 from lab_server import CHROMIUM, CHROMIUM_ARGS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,41 +69,12 @@ def as_user(user, settings, command, check=True):
     return done
 
 
-def shared_site_packages():
-    """This venv's site-packages when every user can read it (the students' environment then shares its torch)."""
-    site = Path(torch_dir := __import__("torch").__file__).parents[1]
-    probe = subprocess.run(["runuser", "-u", "nobody", "--", "test", "-r", torch_dir])
-    return str(site) if probe.returncode == 0 else None
-
-
 def stop_users(signal_name="TERM"):
     """End every process of the test's own users (their servers, kernels and the formgrader service)."""
     for user in (INSTRUCTOR, *STUDENTS):
         with contextlib.suppress(KeyError):
             pwd.getpwnam(user)
             subprocess.run(["pkill", f"-{signal_name}", "-u", user])
-
-
-def runnable_python(dest):
-    """A Python 3.11 every user can run and the pinned packages work on: Debian's when it is recent enough, else a copy
-    of the one running the tests (its base installation, say pyenv's under /root, is out of other users' reach), with
-    its interpreter's library path made relative (patchelf)."""
-    probe = subprocess.run(["/usr/bin/python3.11", "-c", f"import sys; sys.path.append({shared_site_packages()!r}); "
-                            "import soupsieve; soupsieve.compile('img:not([alt])')"], capture_output=True)
-    if probe.returncode == 0:
-        return "/usr/bin/python3.11"
-    base, version = Path(sys.base_prefix), f"python{sys.version_info.major}.{sys.version_info.minor}"
-    (dest / "bin").mkdir(parents=True)
-    shutil.copy2(base / "bin" / version, dest / "bin" / version)
-    shutil.copytree(base / "lib" / version, dest / "lib" / version, symlinks=True,
-                    ignore=shutil.ignore_patterns("site-packages", "test", "__pycache__"))
-    for library in (base / "lib").glob("libpython*.so*"):
-        shutil.copy2(library, dest / "lib" / library.name, follow_symlinks=False)
-    subprocess.run(["patchelf", "--set-rpath", "$ORIGIN/../lib", str(dest / "bin" / version)], check=True)
-    (dest / "lib" / version / "site-packages").mkdir()
-    for folder, dirs, files in os.walk(dest):
-        os.chmod(folder, 0o755)
-    return str(dest / "bin" / version)
 
 
 def remove_users():
@@ -142,9 +114,10 @@ def hub():
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HUB, check=True, capture_output=True)
         share = shared_site_packages()
         python = runnable_python(srv / "python")
-        subprocess.run([sys.executable, str(HUB / "provision.py"), str(roster), "--srv", str(srv), "--python", python,
-                        "--settings", str(srv / "hub.json"), *(["--share-packages-from", share] if share else [])],
-                       check=True)
+        done = subprocess.run([sys.executable, str(HUB / "provision.py"), str(roster), "--srv", str(srv), "--python",
+                               python, "--settings", str(srv / "hub.json"),
+                               *(["--share-packages-from", share] if share else [])], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         settings = json.loads((srv / "hub.json").read_text())
         port, password = free_port(), secrets.token_hex(8)
         env = dict(os.environ, HUB_SETTINGS=str(srv / "hub.json"), HUB_IP="127.0.0.1", HUB_PORT=str(port),
@@ -242,7 +215,9 @@ def cycle(hub):
             link = page.locator("#submitted_assignments_list a", has_text="view feedback")
             link.wait_for(timeout=60_000)
             link.click()  # the file browser opens the feedback's folder
-            folder = page.locator(".jp-BreadCrumbs").inner_text()
+            crumbs = page.locator(".jp-BreadCrumbs", has_text="feedback")
+            crumbs.wait_for(timeout=30_000)
+            folder = crumbs.inner_text()
             feedback = next((Path(pwd.getpwnam(student).pw_dir) / ASSIGNMENT / "feedback").rglob("*.html"))
             relative = feedback.relative_to(pwd.getpwnam(student).pw_dir)
             page.goto(f"{hub['base']}/user/{student}/files/{relative}")

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from hub_python import runnable_python  # noqa: E402
 from lab_server import free_port  # noqa: E402
 
 PREFIX, INSTRUCTOR = "m20s", "m20teach"
@@ -73,7 +74,8 @@ def main():
     token, process = secrets.token_hex(16), None
     try:
         subprocess.run([sys.executable, str(ROOT / "deploy" / "hub" / "provision.py"), str(srv / "roster.csv"),
-                        "--srv", str(srv), "--settings", str(srv / "hub.json"), "--share-packages-from", site],
+                        "--srv", str(srv), "--settings", str(srv / "hub.json"), "--share-packages-from", site,
+                        "--python", runnable_python(srv / "python")],
                        check=True, capture_output=True)
         # the test hub, plus a service whose token may start and stop servers
         (srv / "measure_config.py").write_text(
