@@ -43,7 +43,7 @@ for missing, why in ((os.geteuid() != 0, "creates Unix users and starts servers 
                      (not os.path.exists(CHROMIUM), "needs Debian's chromium (apt-get install chromium)"),
                      (not shutil.which("npm"), "needs node and npm (the hub's configurable-http-proxy)"),
                      (not shutil.which("bwrap"), "needs bubblewrap (make grade's sandbox)"),
-                     (not shutil.which("patchelf"), "needs patchelf (a copy of the interpreter the test users can run)")):
+                     (not shutil.which("patchelf"), "needs patchelf (an interpreter the test users can run)")):
     if missing:
         if os.environ.get("CI") == "true":
             raise RuntimeError(f"CI=true but the hub test cannot run: it {why}")
@@ -126,8 +126,8 @@ def hub():
                    PATH=f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin")
         log = open(srv / "hub.log", "w")
         started = time.time()
-        process = subprocess.Popen([str(Path(sys.prefix) / "bin" / "jupyterhub"), "-f", str(ROOT / "tests" / "hub_config.py")],
-                                   cwd=srv, env=env, stdout=log, stderr=log)
+        process = subprocess.Popen([str(Path(sys.prefix) / "bin" / "jupyterhub"), "-f",
+                                    str(ROOT / "tests" / "hub_config.py")], cwd=srv, env=env, stdout=log, stderr=log)
         base = f"http://127.0.0.1:{port}"
         wait_for(f"{base}/hub/api", 120)
         yield dict(settings, base=base, password=password, srv=srv, startup=time.time() - started, log=srv / "hub.log")
@@ -136,7 +136,7 @@ def hub():
         if process:
             process.terminate()  # the hub stops its proxy
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=10)  # it then waits on servers already gone: no need to wait longer
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

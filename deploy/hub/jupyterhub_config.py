@@ -47,7 +47,8 @@ c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.env_keep = ["LANG", "LC_ALL"]  # nothing of the hub's own venv
-c.Spawner.environment = {"PATH": f"{env_bin}:/usr/local/bin:/usr/bin:/bin", "JUPYTER_CONFIG_PATH": settings["jupyter_config"]}
+c.Spawner.environment = {"PATH": f"{env_bin}:/usr/local/bin:/usr/bin:/bin",
+                         "JUPYTER_CONFIG_PATH": settings["jupyter_config"]}  # the course's exchange
 c.Spawner.http_timeout = 120  # a server's first start imports torch; on a loaded machine that takes a while
 c.Spawner.start_timeout = 180
 
