@@ -102,8 +102,11 @@ def chown_tree(path, user, group):
 
 
 def course_directory(dest, instructor, group):
-    """The instructor's copy of the course: 2770, so that graders share it and new files stay in the group."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """The instructor's copy of the course: 2770, so that graders share it and new files stay in the group. One that
+    exists already is the instructor's work (edited sources, the gradebook, submissions): left as it is."""
+    if dest.exists():
+        return
+    dest.mkdir(parents=True)
     for name in COURSE_FILES:
         src = ROOT / name
         if src.is_dir():
