@@ -240,7 +240,7 @@ def grade_by_hand(browser, hub, course):
         submission_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, HONEST).id
     page = login(browser, hub, INSTRUCTOR)
     page.wait_for_url(f"**/user/{INSTRUCTOR}/lab**", timeout=TIMEOUT)
-    page.goto(f"{hub['base']}/services/formgrader-{COURSE_ID}/formgrader/submissions/{submission_id}/")
+    page.goto(f"{hub['base']}/services/{COURSE_ID}/formgrader/submissions/{submission_id}/")
     score = page.locator(f"input.score[id='{grade_id}']")
     score.wait_for(timeout=60_000)
     with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT") as saved:
@@ -256,7 +256,7 @@ def refused_pages(browser, hub, pages):
     found = {}
     for student, page in pages.items():
         other = next(s for s in STUDENTS if s != student)
-        for what, url in (("formgrader", f"/services/formgrader-{COURSE_ID}/formgrader"),
+        for what, url in (("formgrader", f"/services/{COURSE_ID}/formgrader"),
                           ("own formgrader", f"/user/{student}/formgrader"),
                           ("other's files", f"/user/{other}/files/{NOTEBOOK}"),
                           ("other's lab", f"/user/{other}/lab")):

@@ -3,9 +3,9 @@
 Reads /etc/jupyterhub/<course>.json (HUB_COURSE: the course, default vi-stars; HUB_SETTINGS: another file). Each
 person logs in with their Unix account (PAM, JupyterHub's default authenticator) and gets their own JupyterLab,
 started as their Unix user in their home folder, in the course's environment. The formgrader is a hub service
-running as the instructor in the course directory, open to the instructor and the graders (hub group
-<course>-graders) only; students' servers have no formgrader. The proxy is npm's configurable-http-proxy, pinned in
-deploy/hub/package.json (`npm ci` in deploy/hub installs it).
+(named after the course, as nbgrader's guide has it) running as the instructor in the course directory, open to the
+instructor and the graders (hub group formgrade-<course>) only; students' servers have no formgrader. The proxy is
+npm's configurable-http-proxy, pinned in deploy/hub/package.json (`npm ci` in deploy/hub installs it).
 
 HUB_IP / HUB_PORT: where the hub listens (default all interfaces, 8000; put TLS in front, or set
 c.JupyterHub.ssl_cert/ssl_key, before real passwords cross a network).
@@ -38,8 +38,7 @@ c.JupyterHub.hub_port = int(os.environ.get("HUB_API_PORT", "8081"))
 # Who may log in: the roster. PAM checks their Unix password; no account is created on login.
 c.Authenticator.allowed_users = set(settings["graders"]) | set(settings["students"])
 c.LocalAuthenticator.create_system_users = False
-c.JupyterHub.load_groups = {f"{COURSE}-graders": {"users": settings["graders"]},
-                            f"{COURSE}-students": {"users": settings["students"]}}
+c.JupyterHub.load_groups = {f"{COURSE}-students": {"users": settings["students"]}}
 
 # Each user's JupyterLab, as their Unix user (LocalProcessSpawner, the default spawner when the hub runs as root).
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
@@ -62,11 +61,13 @@ def student_settings(spawner):
 
 c.Spawner.pre_spawn_hook = student_settings
 
-# The formgrader: nbgrader's "shared formgrader" service, as nbgrader's JupyterHub guide describes, run as the
-# instructor in the course directory, so that graders grade the one gradebook without reading the directory.
-FORMGRADER = f"formgrader-{COURSE}"
+# The formgrader: nbgrader's shared formgrader for JupyterHub (its demo_one_class_multiple_graders), run as the
+# instructor in the course directory, so that graders grade the one gradebook without reading the directory. nbgrader's
+# names: the service is named after the course, and its graders' hub group is formgrade-<course>; the graders' Course
+# List finds the formgrader by them (that extension reads the hub's API with the server's token: the `server` role).
+c.JupyterHub.load_groups[f"formgrade-{COURSE}"] = {"users": settings["graders"]}
 c.JupyterHub.services = [{
-    "name": FORMGRADER,
+    "name": COURSE,
     "url": f"http://127.0.0.1:{os.environ.get('HUB_FORMGRADER_PORT', '9999')}",
     "command": [python, "-m", "jupyterhub.singleuser", f"--ServerApp.root_dir={settings['course_dir']}"],
     "user": settings["instructor"],
@@ -75,6 +76,7 @@ c.JupyterHub.services = [{
     "oauth_no_confirm": True,
 }]
 c.JupyterHub.load_roles = [
-    {"name": FORMGRADER, "description": "open the course's formgrader", "groups": [f"{COURSE}-graders"],
-     "scopes": [f"access:services!service={FORMGRADER}"]},
+    {"name": f"formgrade-{COURSE}", "description": "open the course's formgrader", "groups": [f"formgrade-{COURSE}"],
+     "scopes": [f"access:services!service={COURSE}", "list:services", f"read:services!service={COURSE}"]},
+    {"name": "server", "scopes": ["inherit"]},
 ]
