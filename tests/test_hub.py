@@ -136,7 +136,7 @@ def hub():
         if process:
             process.terminate()  # the hub stops its proxy
             try:
-                process.wait(timeout=10)  # it then waits on servers already gone: no need to wait longer
+                process.wait(timeout=5)  # it then waits on a service already gone: its state is thrown away anyway
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
