@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 include cpu.env
 export ATEN_CPU_CAPABILITY MKL_CBWR ONEDNN_MAX_CPU_ISA
 
-.PHONY: setup lab test bench notebook release grade release-feedback mutants selfcheck clean
+.PHONY: setup lab test bench hub notebook release grade release-feedback mutants selfcheck clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,17 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# A JupyterHub for the course on this machine (as root, after `python deploy/hub/provision.py ROSTER.csv`):
+# deploy/hub/jupyterhub_config.py, npm's configurable-http-proxy from deploy/hub/package-lock.json.
+COURSE_ID ?= vi-stars
+HUB_PORT ?= 8000
+hub: setup
+	@test "$$(id -u)" = 0 || { echo "make hub starts each user's server as that user: run it as root"; exit 1; }
+	@test -f /etc/jupyterhub/$(COURSE_ID).json || { echo "not provisioned: python deploy/hub/provision.py ROSTER.csv"; exit 1; }
+	test -x deploy/hub/node_modules/.bin/configurable-http-proxy || (cd deploy/hub && npm ci --no-audit --no-fund)
+	@echo "JupyterHub for $(COURSE_ID): http://$$(hostname -f):$(HUB_PORT)/ (log in with your Unix account)"
+	HUB_COURSE=$(COURSE_ID) HUB_PORT=$(HUB_PORT) $(BIN)/jupyterhub -f deploy/hub/jupyterhub_config.py
 
 bench: setup
 	$(BIN)/python -m benchmarks

@@ -11,6 +11,7 @@ really is and its links are made again inside (interpreter_paths).
 import json
 import os
 import shutil
+import site
 import socket
 import subprocess
 import sys
@@ -76,6 +77,19 @@ def outermost(paths):
     return sorted(p for p in paths if not any(q != p and q in p.parents for q in paths))
 
 
+def shared_libraries():
+    """The folders the venv's .pth files name (a venv sharing another install's libraries, as deploy/hub's students'
+    environment may): the kernel imports from them too. Lines that run code (`import ...`) name no folder."""
+    found = []
+    for site_dir in site.getsitepackages():
+        for pth in sorted(Path(site_dir).glob("*.pth")):
+            for line in pth.read_text().splitlines():
+                line = line.strip()
+                if line and not line.startswith(("#", "import ", "import\t")) and Path(site_dir, line).is_dir():
+                    found.append(str(Path(site_dir, line)))
+    return found
+
+
 def interpreter_paths():
     """(real folders to bind read-only, {link: target} to make inside) for the kernel's interpreter and venv.
 
@@ -83,7 +97,7 @@ def interpreter_paths():
     any link, say a `.venv` linked to a venv elsewhere); its files are where those paths resolve to. Both must
     exist inside: the real folders are bound, and each link on the way that no bound folder holds is made again.
     """
-    starts = {sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    starts = {sys.executable, sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *shared_libraries()}
     links, reals = {}, set()
     for start in starts:
         chain, real = resolve_through(start)
