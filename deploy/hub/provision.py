@@ -6,7 +6,7 @@ ROSTER.csv has a header `username,role`; role is `instructor` (exactly one), `gr
 
 - one Unix user per person (`useradd -m`, home 0700), in the Unix group `<course>-graders` (instructor and graders)
   or `<course>-students`;
-- the course directory `<srv>/courses/<course>` (source/, release/, the grading code, nbgrader_config.py, Makefile),
+- the course directory `<srv>/courses/<course>` (source/, release/, the grading code, nbgrader_config.py, Makefile, cpu.env),
   owned by the instructor, group `<course>-graders`, mode 2770: nobody else can list or read it, gradebook.db and
   autograded/ included;
 - nbgrader's exchange `<srv>/nbgrader/exchange` (1777: everyone may write, as nbgrader requires, and the sticky bit
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("instructor", "grader", "student")
 USERNAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")  # what useradd accepts by default on Debian
 # What the course directory holds: the instructor's copy of the course (never tests/, benchmarks/ or a venv).
-COURSE_FILES = ("source", "release", "course", "grading", "nbgrader_config.py", "Makefile", "requirements.txt",
+COURSE_FILES = ("source", "release", "course", "grading", "nbgrader_config.py", "Makefile", "cpu.env", "requirements.txt",
                 "pyproject.toml", "README.md", "LICENSE", "LICENSE-CONTENT.md")
 # Installed in the environment itself when the libraries are shared: these carry scripts (jupyter, nbgrader,
 # jupyterhub-singleuser), data (JupyterLab's and nbgrader's lab extensions, kernelspecs, nbconvert templates) or
