@@ -12,8 +12,8 @@ or a class's method (`GaussianQ.entropy`). They are read from the course's confi
 student's notebook (whose metadata the student controls). grading.delegation then flags every cell the student wrote
 that reaches one of them, and names the exercise whose reference it is; the points stay the instructor's call.
 
-`declared` checks the whole table first: an assignment the course does not have, a grade_id that is no answer cell of
-that assignment's source notebooks, or a name that is not in the engine is an error naming the entry and what is
+`declared` checks the whole table first: an assignment the course does not have (neither a folder of source/ nor
+named in c.Course.assignments), a grade_id that is no answer cell of that assignment's source notebooks, or a name that is not in the engine is an error naming the entry and what is
 allowed, raised when grading starts (grading.batch, and FlagDelegation in `nbgrader autograde`).
 """
 import inspect
@@ -91,13 +91,18 @@ def check(table, root=assignments.ROOT):
     if not isinstance(table, dict):
         raise ValueError(f"{SETTING} must be a dict {{assignment: {{grade_id: [name, ...]}}}}, got {table!r}")
     known = assignments.names(root)
+    # an assignment c.Course.assignments lists but source/ does not hold (a course copied in part, an assignment
+    # retired): its entries cannot be checked against notebooks that are not there, and flag nothing
+    listed = set(assignments.listed_order(root)) - set(known)
     checked = {}
     for assignment, exercises in table.items():
-        if assignment not in known:
+        if assignment not in known and assignment not in listed:
             raise ValueError(f"{SETTING}[{assignment!r}]: not an assignment of the course "
                              f"(it has {', '.join(known) or 'none'})")
         if not isinstance(exercises, dict):
             raise ValueError(f"{SETTING}[{assignment!r}] must be a dict {{grade_id: [name, ...]}}, got {exercises!r}")
+        if assignment not in known:
+            continue
         ids = answer_ids(assignment, root)
         checked[assignment] = []
         for grade_id, names in exercises.items():

@@ -1,5 +1,7 @@
 """grading.delegation: code that reaches past the engine's public API, reaches an exercise's declared reference, or
 hides off to the right, is named; grading.references: the declared references, checked."""
+import shutil
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
@@ -154,6 +156,20 @@ def test_a_bad_declaration_is_an_error_naming_the_entry_and_what_is_allowed(tabl
     with pytest.raises(ValueError) as err:
         references.check(table, ROOT)
     assert message in str(err.value)
+
+
+def test_a_listed_assignment_the_course_does_not_hold_is_no_error(tmp_path):
+    """A course that holds only some of the assignments its configuration lists (one copied in part, or one retired):
+    the others' declarations are not checked against notebooks that are not there, and the present one's still are."""
+    from grading.submissions import copy_course
+    course_dir = copy_course(tmp_path, ("nbgrader_config.py",))
+    (course_dir / "source").mkdir()
+    shutil.copytree(ROOT / "source" / TWO_STARS, course_dir / "source" / TWO_STARS)
+    table = references.configured(ROOT)
+    assert {"vi_stars", "vi_beyond"} <= set(table)
+    assert {r.name for r in references.declared(TWO_STARS, course_dir)} >= {"TwoStarLogJoint", "fit_gaussian_vi"}
+    with pytest.raises(ValueError, match="not a code answer cell"):
+        references.check(dict(table, **{TWO_STARS: {"b9_answer": ["iw_bound"]}}), course_dir)
 
 
 def test_autograde_stops_on_a_bad_declaration_before_the_first_cell():

@@ -175,7 +175,7 @@ def test_hidden_cases_a_submission_can_learn_are_its_own(graded):
     assert f"{corpus.CALLED} (16, 15, 64)" in text
     assert not [call for call in spy if f"{corpus.CALLED} {call}" in text]
     scores = autograded_scores(graded["course"], "replayer")
-    assert scores["ex7_test"] == scores["ex11_test"] == 0 and scores["ex1_test"] == AUTOGRADED_POINTS["ex1_test"]
+    assert scores["ex7_test"] == scores["ex11_test"] == 0  # its other cells carry mutants: the class's own test
 
 
 def test_written_answers_wait_for_manual_grading(graded):
