@@ -1,5 +1,9 @@
-"""Every test run, the notebooks' nbval included, with the CPU kernels the stored outputs were made with (cpu.env)."""
+"""Every test run, the notebooks' nbval included, with the CPU kernels the stored outputs were made with (cpu.env)
+and a matplotlib font cache of its own."""
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -13,3 +17,11 @@ def cpu_env(path=Path(__file__).resolve().parent / "cpu.env"):
 # already set wins, as it does in the Makefile.
 for _name, _value in cpu_env().items():
     os.environ.setdefault(_name, _value)
+
+# A font cache of this run's own, built here: a cache in the user's home that another matplotlib left behind (its
+# fonts since deleted with its venv) makes every plotting cell warn on stderr, which strict nbval rightly fails; and
+# a cache built by the first kernel that plots would say so on stderr too. Graded kernels have their own (the sandbox).
+if "MPLCONFIGDIR" not in os.environ:
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="mplconfig-")
+    atexit.register(shutil.rmtree, os.environ["MPLCONFIGDIR"], True)
+    import matplotlib.font_manager  # noqa: E402,F401

@@ -30,9 +30,12 @@ def test_scores_with_the_batch_statistics_it_was_trained_with(amortized, data):
     with torch.no_grad():
         lab_q = lab(data.images)
     q_mean, q_sd = amortized.posterior()
-    # float32 network: the last digits depend on the thread count
-    torch.testing.assert_close(q_mean, lab_q.mean.double(), rtol=1e-5, atol=0)
-    torch.testing.assert_close(q_sd, lab_q.stddev.double(), rtol=1e-5, atol=0)
+    # float32 network: the last digits depend on the thread count and on the CPU kernels (cpu.env's AVX2 ones put
+    # two of the 16 means 2.5e-5 apart: the first layer sums 225 counts of ~20,000 and BatchNorm then subtracts the
+    # batch's mean, which magnifies float32's rounding). Scoring with other statistics (running ones, eval mode)
+    # moves the means by percent, far past this tolerance.
+    torch.testing.assert_close(q_mean, lab_q.mean.double(), rtol=1e-4, atol=0)
+    torch.testing.assert_close(q_sd, lab_q.stddev.double(), rtol=1e-4, atol=0)
     again, _ = amortized.posterior()
     assert torch.equal(again, q_mean)
     # the same answer whether or not someone called .eval(): there are no running statistics to switch to
