@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
+# test workers (pytest-xdist): the graded classes inside already grade two notebooks at a time
+TEST_WORKERS ?= 2
 # the assignment the targets below work on: any folder of source/ holding a notebook (python -m grading.assignments
 # lists them); by default the course's first (nbgrader_config.py's c.Course.assignments: vi_stars, then vi_beyond)
 ASSIGNMENT ?= $(eval ASSIGNMENT := $(firstword $(shell $(BIN)/python -m grading.assignments)))$(ASSIGNMENT)
@@ -33,7 +35,7 @@ lab: setup
 		$$(test -f "release/$$first" && echo "release/$$first")
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 # A JupyterHub for the course on this machine (as root, after `python deploy/hub/provision.py ROSTER.csv`):
 # deploy/hub/jupyterhub_config.py, npm's configurable-http-proxy from deploy/hub/package-lock.json.

@@ -6,6 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
+
 
 def cpu_env(path=Path(__file__).resolve().parent / "cpu.env"):
     """{name: value} of cpu.env."""
@@ -25,3 +27,49 @@ if "MPLCONFIGDIR" not in os.environ:
     os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="mplconfig-")
     atexit.register(shutil.rmtree, os.environ["MPLCONFIGDIR"], True)
     import matplotlib.font_manager  # noqa: E402,F401
+
+
+# `make test` runs the suite on two workers (pytest-xdist, --dist loadscope): each scope below runs whole on one
+# worker, so that a fixture of module or session scope is built once. The modules that read the graded vi_stars class
+# (tests/conftest.py's session fixture graded_class) share one scope; every other module, and each notebook nbval
+# runs, is a scope of its own. The scopes that take longest start first, so that the short ones fill the other worker
+# meanwhile (minutes on 2 cores, as `make test` measured them).
+CLASS_MODULES = ("tests/test_course_cycle.py", "tests/test_formgrader_browser.py", "tests/test_grading.py",
+                 "tests/test_instructor_path.py")
+LONGEST_FIRST = (
+    "graded_class",                     # ~13: the vi_stars class graded, then formgrader, exchange and browser
+    "tests/test_grading_beyond.py",     # ~5
+    "tests/test_hub.py",                # ~3
+    "tests/test_grading_two_stars.py",  # ~2
+)
+
+
+def scope_of(nodeid):
+    module = nodeid.split("::", 1)[0]
+    return "graded_class" if module in CLASS_MODULES else module
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    strays = sorted({item.nodeid.split("::", 1)[0] for item in items if "graded_class" in getattr(item, "fixturenames", ())
+                     and scope_of(item.nodeid) != "graded_class"})
+    if strays:
+        raise pytest.UsageError(f"{strays} read graded_class: add them to conftest.py's CLASS_MODULES, or each "
+                                "worker that runs one grades the class again")
+    rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable: each scope keeps its order
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """--dist loadscope with the scopes of scope_of, in the order of collection."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByScope(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return scope_of(nodeid)
+
+    config.option.loadscopereorder = False  # the order above, not by the number of tests
+    return ByScope(config, log)

@@ -52,45 +52,48 @@ def load_answers(path):
 @dataclass(frozen=True)
 class Host:
     """A submission of another class that carries answers of this one: `busy` names the answer cells it writes
-    itself, `loses` the tests it loses on its own. It can carry an answer whose cell it leaves alone and whose
-    tests it keeps: then what that answer earns or loses is the answer's doing."""
+    itself, `loses` the tests it loses on its own, `carries` the kinds of answer it may take ("equivalent",
+    "mutant"). It can carry an answer whose cell it leaves alone and whose tests it keeps: then what that answer
+    earns or loses is the answer's doing."""
     student: str
     busy: frozenset = frozenset()
     loses: frozenset = frozenset()
+    carries: frozenset = frozenset({"equivalent", "mutant"})
 
-    def can_carry(self, answer_id, tests):
-        return answer_id not in self.busy and not tests & self.loses
+    def can_carry(self, kind, answer_id, tests):
+        return kind in self.carries and answer_id not in self.busy and not tests & self.loses
 
 
-def pack(equivalent, mutants, points, hosts=(), mutant_hosts=()):
-    """{student: {answer_id: source}} and [Case]: answers packed into as few submissions as possible, at most one
-    answer per exercise in each (exercises score independently).
+def pack(equivalent, mutants, points, hosts=()):
+    """{student: {answer_id: source}} and [Case]: answers packed into as few submissions as possible. Exercises
+    score independently, so one submission carries equivalent answers and mutants alike, at most one answer per
+    cell and no two answers that name the same test: there a mutant's tests lose their points and an equivalent's
+    keep theirs.
 
-    hosts: students of another class whose submissions earn full marks: they carry the first equivalent answers.
-    mutant_hosts: [Host] of another class that lose some points on their own: they carry mutants first.
-    Whatever is left goes to submissions of its own, equivalent-01, ..., mutant-01, ...; the caller writes the
-    hosts' submissions, with the answers packed for them.
+    hosts: [Host] of another class; equivalents go to the first that can take them, mutants to the last (those
+    that lose points on their own come last), so that hosts earning full marks keep them where they can.
+    Whatever is left goes to submissions of their own, answers-01, answers-02, ...; the caller writes the hosts'
+    submissions, with the answers packed for them.
     """
-    submissions, cases = {}, []
-    for kind, table, carriers in (("equivalent", equivalent, [Host(h) for h in hosts]),
-                                  ("mutant", mutants, list(mutant_hosts))):
+    submissions, cases, claimed, extras = {}, [], {}, []
+    for kind, table in (("equivalent", equivalent), ("mutant", mutants)):
+        carriers = list(hosts) if kind == "equivalent" else list(reversed(hosts))
         for answer_id, entries in table.items():
             for entry in entries:
                 tests = frozenset(entry[2]) if kind == "mutant" else tests_of(answer_id, points)
-                student = _next_carrier(carriers, answer_id, tests, submissions) or next(
-                    s for s in (f"{kind}-{k:02d}" for k in range(1, len(entries) + 1))
-                    if answer_id not in submissions.get(s, {}))
+
+                def free(student):
+                    return answer_id not in submissions.get(student, {}) and not tests & claimed.get(student, set())
+
+                student = next((h.student for h in carriers if h.can_carry(kind, answer_id, tests) and free(h.student)),
+                               None) or next((s for s in extras if free(s)), None)
+                if student is None:
+                    student = f"answers-{len(extras) + 1:02d}"
+                    extras.append(student)
                 submissions.setdefault(student, {})[answer_id] = entry[1]
+                claimed.setdefault(student, set()).update(tests)
                 cases.append(Case(student, answer_id, entry[0], kind, tests))
     return submissions, cases
-
-
-def _next_carrier(carriers, answer_id, tests, submissions):
-    """The first carrier that can take this answer and carries none for its cell yet; None when none can."""
-    for host in carriers:
-        if host.can_carry(answer_id, tests) and answer_id not in submissions.get(host.student, {}):
-            return host.student
-    return None
 
 
 def notebook_of(root, assignment):

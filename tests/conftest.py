@@ -64,14 +64,16 @@ def graded_class(tmp_path_factory):
     makers = dict(corpus.CORPUS, hostile=lambda folder, **answers: corpus.hostile(
         folder, probe_port=listener.getsockname()[1], **answers))
     makers[markup.STUDENT] = lambda folder, **answers: (markup.hostile_submission(folder, **answers), corpus.FULL)[1]
-    # the answers of the mutation tests ride in the corpus's submissions: correct ones in those that earn full
-    # marks, wrong ones in cells that those losing points of their own leave alone
+    # the answers of the mutation tests ride in the corpus's submissions: correct ones first in those that earn full
+    # marks, wrong ones first in cells that those losing points of their own leave alone; the submission the
+    # formgrader browser test opens keeps its full marks
+    full_hosts = [mutation.Host(s) for s in ("renamed", "hostile", "spy", "odd_but_honest")]
+    full_hosts.append(mutation.Host(markup.STUDENT, carries=frozenset({"equivalent"})))
     mutant_hosts = [mutation.Host(student, frozenset(busy), frozenset(
         t for t, points in makers[student](tmp / "probe" / student).items() if points < corpus.FULL[t]))
         for student, busy in corpus.MUTANT_HOSTS.items()]
-    full_hosts = ["renamed", "hostile", "spy", "odd_but_honest", markup.STUDENT]
     packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers.py"), autograded_points(),
-                                  full_hosts, mutant_hosts)
+                                  full_hosts + mutant_hosts)
 
     def write(student, folder):
         expected = makers[student](folder, **packed.pop(student, {}))
@@ -96,5 +98,5 @@ def graded_class(tmp_path_factory):
         connection = None
     listener.close()
     return dict(course=course_dir, expected=expected, submitted=submitted, stdout=run.stdout, connection=connection,
-                mutation=(cases, mutant_hosts), students=set(expected) | {c.student for c in cases},
+                mutation=(cases, full_hosts + mutant_hosts), students=set(expected) | {c.student for c in cases},
                 exchange=exchange, fetched=fetched)

@@ -18,6 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 import corpus
+import peer_course
 from conftest import require_bubblewrap, snapshot
 from grading import batch, mutation, sandbox
 from grading.feedback import hidden_lines, visible_source
@@ -337,25 +338,24 @@ def make_grade(course, *options):
 
 def test_a_reference_solution_that_loses_points_stops_the_whole_class(tmp_path):
     """The canary: grades of this class would be wrong, so none are given, and the report says which test failed.
-    (On the second assignment, whose notebook runs faster: the canary is the same for both.)"""
+    (On nbgrader's own documentation course, whose notebooks run in a moment: the canary is the same for every
+    assignment.)"""
     require_bubblewrap()
     course = copy_course(tmp_path, COURSE_FILES)
-    assignment = "vi_beyond"
-    path = course / "source" / notebook(assignment)
+    peer_course.add_to(course)
+    path = course / "source" / peer_course.ASSIGNMENT / "problem1.ipynb"
     nb = read(path)
-    test = cells_by_id(nb)["d2_test"]
-    assert "+ 0.5 * math.log(2 * math.pi)" in test.source
-    test.source = test.source.replace("+ 0.5 * math.log(2 * math.pi)", "+ 0.4 * math.log(2 * math.pi)")
+    test = cells_by_id(nb)["correct_sum_of_squares"]  # 0.5 of the assignment's 3 autograded points
+    assert "assert sum_of_squares(10) == 385" in test.source
+    test.source = test.source.replace("sum_of_squares(10) == 385", "sum_of_squares(10) == 384")
     nbformat.write(nb, path)
-    (course / "submitted" / "someone" / assignment).mkdir(parents=True)
-    nbformat.write(answered(assignment=assignment), course / "submitted" / "someone" / notebook(assignment))
-    run = make_grade(course, f"ASSIGNMENT={assignment}")
+    run = make_grade(course, f"ASSIGNMENT={peer_course.ASSIGNMENT}")
     assert run.returncode != 0
-    report = (course / batch.REPORT.format(assignment)).read_text()
-    full = sum(autograded_points(assignment=assignment).values())
-    assert "NOTHING GRADED" in report and "d2_test" in report and f"scored {full - 3:g} of {full:g}" in report
+    report = (course / batch.REPORT.format(peer_course.ASSIGNMENT)).read_text()
+    assert "NOTHING GRADED" in report and "correct_sum_of_squares" in report and "scored 2.5 of 3" in report
     assert report.strip() in run.stderr + run.stdout
-    assert not (course / "autograded" / "someone").exists() and not (course / "grades.csv").exists()
+    assert not (course / "autograded").exists() or not any((course / "autograded").iterdir())
+    assert not (course / "grades.csv").exists()
 
 
 def test_the_canary_of_an_assignment_with_a_code_answer_graded_by_hand_aims_at_its_autograder_tests(tmp_path,

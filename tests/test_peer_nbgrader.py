@@ -13,25 +13,19 @@ submissions records in its gradebook (checked cell for cell on nbgrader 0.9.6, 1
 """
 import html
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-import nbgrader
 import pytest
 from nbgrader.api import Gradebook
-from nbgrader.utils import determine_grade, is_grade, is_solution
+from nbgrader.utils import is_solution
 
 from conftest import require_bubblewrap
 from grading import batch
 from grading.submissions import COURSE_FILES, copy_course, venv_env
+from peer_course import NOTEBOOKS, PEER, STOCK_TOTALS, STUDENTS, add_to, stock_notebook, stock_scores
 
-PEER = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
-STUDENTS = ("bitdiddle", "hacker")
-NOTEBOOKS = ("problem1", "problem2")
-STOCK_TOTALS = {"bitdiddle": 1.5, "hacker": 3.0}  # autograded points, as nbgrader's documentation gives them
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -40,9 +34,7 @@ def peer(tmp_path_factory):
     """The course with ps1 and its two submissions added, graded by `make grade ASSIGNMENT=ps1`."""
     require_bubblewrap()
     course = copy_course(tmp_path_factory.mktemp("peer"), COURSE_FILES)
-    shutil.copytree(PEER / "source" / "ps1", course / "source" / "ps1")
-    for student in STUDENTS:
-        shutil.copytree(PEER / "submitted" / student / "ps1", course / "submitted" / student / "ps1")
+    add_to(course)
     run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "ASSIGNMENT=ps1",
                           "JOBS=2"], cwd=course, env=venv_env(), capture_output=True, text=True)
     return {"course": course, "run": run}
@@ -53,16 +45,6 @@ def graded(peer):
     report = peer["course"] / batch.REPORT.format("ps1")
     assert peer["run"].returncode == 0, report.read_text() if report.is_file() else peer["run"].stderr[-3000:]
     return peer["course"]
-
-
-def stock_notebook(student, name):
-    return nbformat.read(PEER / "autograded" / student / "ps1" / f"{name}.ipynb", as_version=4)
-
-
-def stock_scores(student, name):
-    """{grade_id: autograded score} of stock nbgrader (None: waits for the instructor)."""
-    return {c.metadata.nbgrader.grade_id: determine_grade(c)[0] for c in stock_notebook(student, name).cells
-            if is_grade(c)}
 
 
 def visible_text(page):
