@@ -37,11 +37,14 @@ def snapshot(folder):
 # Students of the class who hand in through nbgrader's exchange (release, fetch, submit, collect), as the
 # README's cycle runs; the rest are placed in submitted/ as an instructor copying in a class would.
 THROUGH_EXCHANGE = ("honest", "wrong_ex2")
+# `make grade JOBS=` of the graded classes: two notebooks at a time on 2 cores; one under `make test`'s two workers
+# (pytest-xdist), where another class or the hub grades beside it, so that no kernel gets much less than a core
+CLASS_JOBS = "JOBS=1" if os.environ.get("PYTEST_XDIST_WORKER") else "JOBS=2"
 
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """One class graded by the instructor's own `make grade JOBS=2`, read by every grading test and by the
+    """One class graded by the instructor's own `make grade` (CLASS_JOBS), read by every grading test and by the
     course-cycle test: the corpus of honest, careless and hostile submissions (tests/corpus.py), two of them
     handed in through nbgrader's exchange; the mutation tests of tests/answers.py, packed into the corpus's
     submissions and a few of their own; the submission with live markup the formgrader browser test opens.
@@ -87,10 +90,10 @@ def graded_class(tmp_path_factory):
     mutation.write_class(course_dir, packed)
     (course_dir / batch.SECRET_FILE).write_text(corpus.CLASS_SECRET + "\n")  # its hidden cases, fixed
     submitted = snapshot(course_dir / "submitted")
-    # -o: the venv is already set up; never re-install it from the copy. Cell timeout 60 s: the slowest
-    # honest cell takes ~25 s, and the endless loops reach it sooner.
-    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "JOBS=2",
-                          "CELL_TIMEOUT=60"], cwd=course_dir, env=venv_env(), capture_output=True, text=True)
+    # -o: the venv is already set up; never re-install it from the copy. Cell timeout 90 s: Exercise 9's cell
+    # takes 10-30 s (the slowest of its mutants twice that) with a core to itself, and the endless loops reach it sooner.
+    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", CLASS_JOBS,
+                          "CELL_TIMEOUT=90"], cwd=course_dir, env=venv_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     try:
         connection = listener.accept()

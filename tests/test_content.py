@@ -71,7 +71,9 @@ CONSTANTS = {
         *(2 * NormalDist().cdf(NormalDist().inv_cdf(p) * 403 / 1660) - 1 for p in (0.84, 0.975)),
         NormalDist().inv_cdf(0.84) * 403 / 1660,
     ],
-    "vi_two_stars": [],
+    "vi_two_stars": [
+        1 - (403 / 1659) ** 2,  # the tail index of the weights of a Normal q of SD 403 against a Normal posterior of 1,659
+    ],
 }
 
 

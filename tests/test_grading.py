@@ -84,7 +84,7 @@ def test_report_says_what_was_repaired_stopped_and_not_graded(graded):
                  "answer cell ex1_answer had lost its nbgrader metadata; restored",
                  "left out extra files: course.py",
                  "stopped in ex6_answer: the kernel died while running this cell",
-                 "stopped in ex6_answer: this cell ran past 60 s and ignored the interrupt",
+                 "stopped in ex6_answer: this cell ran past 90 s and ignored the interrupt",
                  "cell ex3_written shows attachments it does not have: figure.png",
                  "cell 12 had grade_id bonus, which the assignment does not have; graded as a plain cell",
                  "left out symbolic links (never followed): data, solution.ipynb"]:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, require_bubblewrap
+from conftest import CLASS_JOBS, ROOT, require_bubblewrap
 from grading import batch, mutation
 from grading.submissions import COURSE_FILES, autograded_points, copy_course, notebook, read, venv_env
 from answers_vi_two_stars import DELEGATED_B2
@@ -25,7 +25,7 @@ def graded(tmp_path_factory):
     packed, cases = mutation.pack(*mutation.load_answers(ROOT / "tests" / "answers_vi_two_stars.py"), POINTS)
     mutation.write_class(course, packed, ASSIGNMENT)
     (course / batch.SECRET_FILE).write_text("the vi_two_stars class of the test suite\n")  # its hidden cases, fixed
-    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "JOBS=2",
+    run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", CLASS_JOBS,
                           f"ASSIGNMENT={ASSIGNMENT}"], cwd=course, env=venv_env(), capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return dict(course=course, cases=cases, students=sorted(packed), stdout=run.stdout)

@@ -21,7 +21,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import is_solution
 
-from conftest import require_bubblewrap
+from conftest import CLASS_JOBS, require_bubblewrap
 from grading import batch
 from grading.submissions import COURSE_FILES, copy_course, venv_env
 from peer_course import NOTEBOOKS, PEER, STOCK_TOTALS, STUDENTS, add_to, stock_notebook, stock_scores
@@ -36,7 +36,7 @@ def peer(tmp_path_factory):
     course = copy_course(tmp_path_factory.mktemp("peer"), COURSE_FILES)
     add_to(course)
     run = subprocess.run(["make", "-o", f"{sys.prefix}/.installed", "grade", f"VENV={sys.prefix}", "ASSIGNMENT=ps1",
-                          "JOBS=2"], cwd=course, env=venv_env(), capture_output=True, text=True)
+                          CLASS_JOBS], cwd=course, env=venv_env(), capture_output=True, text=True)
     return {"course": course, "run": run}
 
 
