@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
-# test workers (pytest-xdist): the graded classes inside already grade two notebooks at a time
+# test workers (pytest-xdist); under them each graded class grades one notebook at a time (tests/conftest.py)
 TEST_WORKERS ?= 2
 # the assignment the targets below work on: any folder of source/ holding a notebook (python -m grading.assignments
 # lists them); by default the course's first (nbgrader_config.py's c.Course.assignments: vi_stars, then vi_beyond)

@@ -33,25 +33,28 @@ if "MPLCONFIGDIR" not in os.environ:
 # worker, so that a fixture of module or session scope is built once. The modules that read the graded vi_stars class
 # (tests/conftest.py's session fixture graded_class) share one scope; every other module, and each notebook nbval
 # runs, is a scope of its own. The scopes that take longest start first, so that the short ones fill the other worker
-# meanwhile (minutes on 2 cores, as `make test` measured them).
+# meanwhile (the setup of each, in minutes, on 2 cores under the two workers, as `make test` measured them).
 CLASS_MODULES = ("tests/test_course_cycle.py", "tests/test_formgrader_browser.py", "tests/test_grading.py",
                  "tests/test_instructor_path.py")
 LONGEST_FIRST = (
-    "graded_class",                     # ~13: the vi_stars class graded, then formgrader, exchange and browser
-    "tests/test_grading_beyond.py",     # ~5
-    "tests/test_hub.py",                # ~3
-    "tests/test_grading_two_stars.py",  # ~2
+    "graded_class",                     # ~25: the vi_stars class graded; then formgrader, exchange and browser
+    "tests/test_grading_beyond.py",     # ~12
+    "tests/test_hub.py",                # ~6
+    "tests/test_grading_two_stars.py",  # ~5
 )
 
 
+def module_of(nodeid):
+    return nodeid.split("::", 1)[0]
+
+
 def scope_of(nodeid):
-    module = nodeid.split("::", 1)[0]
-    return "graded_class" if module in CLASS_MODULES else module
+    return "graded_class" if module_of(nodeid) in CLASS_MODULES else module_of(nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    strays = sorted({item.nodeid.split("::", 1)[0] for item in items if "graded_class" in getattr(item, "fixturenames", ())
+    strays = sorted({module_of(item.nodeid) for item in items if "graded_class" in getattr(item, "fixturenames", ())
                      and scope_of(item.nodeid) != "graded_class"})
     if strays:
         raise pytest.UsageError(f"{strays} read graded_class: add them to conftest.py's CLASS_MODULES, or each "

@@ -22,7 +22,7 @@ import peer_course
 from conftest import require_bubblewrap, snapshot
 from grading import batch, mutation, sandbox
 from grading.feedback import hidden_lines, visible_source
-from grading.submissions import (ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, NOTEBOOK, ROOT, answered, autograded_points,
+from grading.submissions import (ASSIGNMENT, ASSIGNMENTS, COURSE_FILES, NOTEBOOK, ROOT, autograded_points,
                                  cells_by_id, copy_course, nbgrader, notebook, read, venv_env)
 
 
